@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+// AnatomiX-Swift: the anatomy-aware chest X-ray model and its Kafka pipeline, on CPU.
+// Layout: Shared/ (library targets, one folder each), Services/ (thin executables), Tests/.
+import PackageDescription
+
+/// Strict settings shared by every Swift target (Swift 6 language mode is the package default).
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// Hot numeric loops: bounds checks off in release builds only (tests run debug with checks on).
+let numeric: [SwiftSetting] = strict + [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+
+func library(_ name: String, dependencies: [Target.Dependency] = [], settings: [SwiftSetting] = strict) -> Target {
+    .target(name: name, dependencies: dependencies, path: "Shared/\(name)", swiftSettings: settings)
+}
+
+func tests(_ name: String, dependencies: [Target.Dependency]) -> Target {
+    .testTarget(name: "\(name)Tests", dependencies: dependencies, path: "Tests/\(name)Tests", swiftSettings: strict)
+}
+
+let package = Package(
+    name: "AnatomiX",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "anatomix", targets: ["anatomix"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Models", targets: ["Models"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian packages (see `make deps`).
+        .systemLibrary(name: "CBLAS", path: "Shared/CBLAS"),
+        .systemLibrary(name: "CPNG", path: "Shared/CPNG"),
+        .systemLibrary(name: "CRdKafka", path: "Shared/CRdKafka"),
+
+        library("Tensor", dependencies: ["CBLAS"], settings: numeric),
+        library("Imaging", dependencies: ["CPNG"]),
+        library("Tokenizers"),
+        library("Models", dependencies: ["Tensor", "Tokenizers"], settings: numeric),
+        library("Messaging", dependencies: ["CRdKafka"]),
+
+        .executableTarget(
+            name: "anatomix",
+            dependencies: ["Models", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Services/anatomix", swiftSettings: strict),
+        .executableTarget(
+            name: "anatomix-bench",
+            dependencies: ["Models", "Tensor"],
+            path: "Services/anatomix-bench", swiftSettings: strict),
+
+        tests("Tensor", dependencies: ["Tensor"]),
+        tests("Imaging", dependencies: ["Imaging"]),
+        tests("Tokenizers", dependencies: ["Tokenizers"]),
+        tests("Models", dependencies: ["Models", "Tensor", "Tokenizers"]),
+        tests("Messaging", dependencies: ["Messaging"]),
+    ]
+)

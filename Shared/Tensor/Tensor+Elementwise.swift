@@ -1,0 +1,101 @@
+import Foundation
+
+extension Tensor {
+    /// NumPy-style broadcast of two shapes, or nil when they are incompatible.
+    public static func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+        let rank = max(a.count, b.count)
+        let pa = [Int](repeating: 1, count: rank - a.count) + a
+        let pb = [Int](repeating: 1, count: rank - b.count) + b
+        var out = [Int]()
+        for (x, y) in zip(pa, pb) {
+            guard x == y || x == 1 || y == 1 else { return nil }
+            out.append(x == 1 ? y : x)
+        }
+        return out
+    }
+
+    /// Strides of `self` when read as `outShape` (0 along broadcast axes).
+    func broadcastStrides(to outShape: [Int]) -> [Int] {
+        let pad = outShape.count - rank
+        let own = strides
+        return outShape.indices.map { axis in
+            axis < pad || shape[axis - pad] == 1 ? 0 : own[axis - pad]
+        }
+    }
+
+    /// The one broadcasting binary kernel; `+ - * /` and friends are one-line wrappers.
+    public func zipWith(_ other: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
+        guard let outShape = Tensor.broadcastShape(shape, other.shape) else {
+            preconditionFailure("shapes \(shape) and \(other.shape) do not broadcast")
+        }
+        if shape == other.shape {
+            return Tensor(shape: shape, storage: zip(storage, other.storage).map { op($0, $1) })
+        }
+        let sa = broadcastStrides(to: outShape), sb = other.broadcastStrides(to: outShape)
+        let total = outShape.reduce(1, *)
+        var out = [Float](repeating: 0, count: total)
+        guard total > 0 else { return Tensor(shape: outShape, storage: out) }
+        let inner = outShape.last ?? 1
+        let (ia, ib) = (sa.last ?? 0, sb.last ?? 0)
+        var index = [Int](repeating: 0, count: max(outShape.count - 1, 0))
+        storage.withUnsafeBufferPointer { a in
+            other.storage.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { c in
+                    var row = 0
+                    while row * inner < total {
+                        var oa = 0, ob = 0
+                        for axis in index.indices { oa += index[axis] * sa[axis]; ob += index[axis] * sb[axis] }
+                        let base = row * inner
+                        for j in 0..<inner { c[base + j] = op(a[oa + j * ia], b[ob + j * ib]) }
+                        row += 1
+                        var axis = index.count - 1
+                        while axis >= 0 {
+                            index[axis] += 1
+                            if index[axis] < outShape[axis] { break }
+                            index[axis] = 0
+                            axis -= 1
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: outShape, storage: out)
+    }
+
+    /// Applies `op` to every element.
+    public func map(_ op: (Float) -> Float) -> Tensor {
+        Tensor(shape: shape, storage: storage.map(op))
+    }
+
+    public static func + (a: Tensor, b: Tensor) -> Tensor { a.zipWith(b, +) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { a.zipWith(b, -) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { a.zipWith(b, *) }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { a.zipWith(b, /) }
+    public static func * (a: Tensor, s: Float) -> Tensor { a.map { $0 * s } }
+
+    /// GELU in its exact erf form, `x · Φ(x)`, as BERT and PyTorch's default `nn.GELU` use.
+    public func gelu() -> Tensor {
+        var out = self
+        out.storage.withUnsafeMutableBufferPointer { Activation.geluInPlace($0) }
+        return out
+    }
+
+    /// Largest absolute elementwise difference (for tests and parity reports).
+    public func maxAbsDifference(_ other: Tensor) -> Float {
+        precondition(shape == other.shape, "shapes \(shape) and \(other.shape) differ")
+        return zip(storage, other.storage).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    }
+}
+
+/// Elementwise activations over raw buffers, shared by `Tensor` and the fused model kernels.
+public enum Activation {
+    /// `x · 0.5 · (1 + erf(x / √2))` in place.
+    @inline(__always)
+    public static func geluInPlace(_ x: UnsafeMutableBufferPointer<Float>) {
+        let invSqrt2: Float = 0.70710678118654752
+        for i in x.indices {
+            let v = x[i]
+            x[i] = 0.5 * v * (1 + erff(v * invSqrt2))
+        }
+    }
+}

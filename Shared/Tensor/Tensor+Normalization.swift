@@ -1,0 +1,91 @@
+import Foundation
+
+extension Tensor {
+    /// Layer normalisation over the last axis with affine `weight` and `bias` (both `[D]`).
+    public func layerNorm(weight: Tensor, bias: Tensor, epsilon: Float) -> Tensor {
+        let width = shape.last ?? 1
+        precondition(weight.shape == [width] && bias.shape == [width], "layerNorm params for width \(width)")
+        var out = self
+        out.storage.withUnsafeMutableBufferPointer { x in
+            weight.storage.withUnsafeBufferPointer { w in
+                bias.storage.withUnsafeBufferPointer { b in
+                    Normalization.layerNormRows(x.baseAddress!, rows: count / max(width, 1), width: width,
+                                                weight: w.baseAddress!, bias: b.baseAddress!, epsilon: epsilon)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Softmax over the last axis (max-subtracted).
+    public func softmax() -> Tensor {
+        let width = shape.last ?? 1
+        var out = self
+        out.storage.withUnsafeMutableBufferPointer { x in
+            for r in 0..<(count / max(width, 1)) { Normalization.softmaxInPlace(x.baseAddress! + r * width, count: width) }
+        }
+        return out
+    }
+
+    /// Each row of the last axis divided by its L2 norm (rows of zeros stay zero).
+    public func l2Normalized(epsilon: Float = 1e-12) -> Tensor {
+        let width = shape.last ?? 1
+        var out = self
+        out.storage.withUnsafeMutableBufferPointer { x in
+            for r in 0..<(count / max(width, 1)) {
+                let row = UnsafeMutableBufferPointer(rebasing: x[(r * width)..<((r + 1) * width)])
+                let norm = max(row.reduce(0) { $0 + $1 * $1 }.squareRoot(), epsilon)
+                for i in row.indices { row[i] /= norm }
+            }
+        }
+        return out
+    }
+
+    /// Mean over the sequence axis of `[B, L, D]` counting only positions where `mask[b, l] != 0`.
+    /// Returns `[B, D]`; a sequence with no valid position pools to zeros.
+    public func meanPooled(mask: Tensor) -> Tensor {
+        precondition(rank == 3 && mask.shape == [shape[0], shape[1]], "meanPooled needs [B, L, D] and mask [B, L]; got \(shape), \(mask.shape)")
+        let (batch, length, width) = (shape[0], shape[1], shape[2])
+        var out = [Float](repeating: 0, count: batch * width)
+        for b in 0..<batch {
+            var valid: Float = 0
+            for l in 0..<length where mask.storage[b * length + l] != 0 {
+                valid += 1
+                let base = (b * length + l) * width
+                for d in 0..<width { out[b * width + d] += storage[base + d] }
+            }
+            for d in 0..<width { out[b * width + d] /= max(valid, 1e-9) }
+        }
+        return Tensor(shape: [batch, width], storage: out)
+    }
+}
+
+/// Row kernels over raw memory, shared by `Tensor` and the fused model code.
+public enum Normalization {
+    /// In-place layer norm of `rows` rows of `width` floats (biased variance, as PyTorch).
+    public static func layerNormRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+                                     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float) {
+        let n = Float(width)
+        for r in 0..<rows {
+            let row = x + r * width
+            var sum: Float = 0
+            for i in 0..<width { sum += row[i] }
+            let mean = sum / n
+            var sq: Float = 0
+            for i in 0..<width { let d = row[i] - mean; sq += d * d }
+            let inv = 1 / (sq / n + epsilon).squareRoot()
+            for i in 0..<width { row[i] = (row[i] - mean) * inv * weight[i] + bias[i] }
+        }
+    }
+
+    /// In-place softmax of `count` floats.
+    public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        guard count > 0 else { return }
+        var peak = -Float.infinity
+        for i in 0..<count { peak = max(peak, x[i]) }
+        var total: Float = 0
+        for i in 0..<count { let e = expf(x[i] - peak); x[i] = e; total += e }
+        let inv = 1 / total
+        for i in 0..<count { x[i] *= inv }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+@testable import Tensor
+
+@Suite struct ElementwiseTests {
+    @Test func broadcastShapes() {
+        #expect(Tensor.broadcastShape([2, 3, 4], [4]) == [2, 3, 4])
+        #expect(Tensor.broadcastShape([2, 1, 4], [3, 1]) == [2, 3, 4])
+        #expect(Tensor.broadcastShape([2, 3], [4]) == nil)
+    }
+
+    @Test func broadcastingAddMatchesNaive() {
+        let a = randomTensor([2, 1, 4], seed: 10), b = randomTensor([3, 1], seed: 11)
+        let c = a + b
+        #expect(c.shape == [2, 3, 4])
+        for i in 0..<2 { for j in 0..<3 { for k in 0..<4 {
+            #expect(c[i, j, k] == a[i, 0, k] + b[j, 0])
+        } } }
+        let d = randomTensor([2, 3, 4], seed: 12) * randomTensor([4], seed: 13)
+        #expect(d.shape == [2, 3, 4])
+    }
+
+    @Test func sameShapeOps() {
+        let a = Tensor(shape: [3], storage: [1, 2, 3]), b = Tensor(shape: [3], storage: [4, 5, 6])
+        #expect((a - b).storage == [-3, -3, -3])
+        #expect((b / a).storage == [4, 2.5, 2])
+        #expect((a * 2).storage == [2, 4, 6])
+    }
+
+    @Test func geluIsErfForm() {
+        // Reference values of x·Φ(x).
+        let x = Tensor(shape: [5], storage: [-3, -1, 0, 1, 2.5])
+        let expected: [Float] = [-0.0040496, -0.1586553, 0, 0.8413447, 2.4844720]
+        let got = x.gelu().storage
+        for (g, e) in zip(got, expected) { #expect(abs(g - e) < 1e-5) }
+        let naive = randomTensor([100], seed: 14, scale: 4).map { Float(Double($0) * 0.5 * (1 + erf(Double($0) / 2.0.squareRoot()))) }
+        #expect(randomTensor([100], seed: 14, scale: 4).gelu().maxAbsDifference(naive) < 1e-6)
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+@testable import Tensor
+
+@Suite struct SafeTensorsTests {
+    func temporaryPath(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("anatomix-\(UUID().uuidString)-\(name)").path
+    }
+
+    @Test func roundTripF32AndF16() throws {
+        let tensors = ["a.weight": randomTensor([3, 4], seed: 40), "b": Tensor(shape: [2], storage: [1.5, -2])]
+        for stored in [SafeTensorsWriter.StoredType.f32, .f16] {
+            let path = temporaryPath("rt.safetensors")
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try SafeTensorsWriter.write(tensors, to: path, metadata: ["format": "pt"], as: stored)
+            let file = try SafeTensorsFile(path: path)
+            #expect(Set(file.names) == ["a.weight", "b"])
+            #expect(file.metadata["format"] == "pt")
+            #expect(file.entries["a.weight"]?.dtype == (stored == .f32 ? .f32 : .f16))
+            let a = try file.tensor("a.weight")
+            #expect(a.shape == [3, 4])
+            #expect(a.maxAbsDifference(tensors["a.weight"]!) <= (stored == .f32 ? 0 : 1e-3))
+            #expect(try file.tensor("b").storage == [1.5, -2])
+        }
+    }
+
+    @Test func readsBF16() throws {
+        // Header for one BF16 tensor of two values: 1.0 (0x3F80) and -2.0 (0xC000).
+        let header = Data(#"{"x":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}"#.utf8)
+        var bytes = Data()
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(header)
+        bytes.append(contentsOf: [0x80, 0x3F, 0x00, 0xC0])
+        let path = temporaryPath("bf16.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect(try SafeTensorsFile(path: path).tensor("x").storage == [1, -2])
+    }
+
+    @Test func truncatedFileNamesFileAndProblem() throws {
+        let full = try SafeTensorsWriter.data(["w": randomTensor([64, 64], seed: 41)])
+        let path = temporaryPath("trunc.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try full.prefix(full.count - 100).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: SafeTensorsError.self) { try SafeTensorsFile(path: path) }
+        #expect(error?.path == path)
+        #expect(error?.reason.contains("truncated") == true)
+    }
+
+    @Test func corruptHeadersAreRejected() throws {
+        let path = temporaryPath("bad.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for bad in [Data([1, 2, 3]), Data([0xFF, 0xFF, 0, 0, 0, 0, 0, 0]) + Data(repeating: 0, count: 20),
+                    Data([4, 0, 0, 0, 0, 0, 0, 0]) + Data("nope".utf8)] {
+            try bad.write(to: URL(fileURLWithPath: path))
+            #expect(throws: SafeTensorsError.self) { try SafeTensorsFile(path: path) }
+        }
+        #expect(throws: SafeTensorsError.self) { try SafeTensorsFile(path: path + ".missing") }
+    }
+}
