@@ -19,7 +19,8 @@ func library(_ name: String, dependencies: [Target.Dependency] = [], settings: [
 }
 
 func tests(_ name: String, dependencies: [Target.Dependency]) -> Target {
-    .testTarget(name: "\(name)Tests", dependencies: dependencies, path: "Tests/\(name)Tests", swiftSettings: strict)
+    .testTarget(name: "\(name)Tests", dependencies: dependencies + ["TestSupport"], path: "Tests/\(name)Tests",
+                swiftSettings: strict)
 }
 
 let package = Package(
@@ -55,6 +56,7 @@ let package = Package(
             dependencies: ["Models", "Tensor"],
             path: "Services/anatomix-bench", swiftSettings: strict),
 
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         tests("Tensor", dependencies: ["Tensor"]),
         tests("Imaging", dependencies: ["Imaging"]),
         tests("Tokenizers", dependencies: ["Tokenizers"]),

@@ -1,0 +1,41 @@
+public import Foundation
+
+/// Where tests find committed fixtures and the fetched cache, independent of the working directory.
+public enum Repository {
+    /// The repository root (this file is Tests/TestSupport/Repository.swift).
+    public static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `Tests/Fixtures/<relative>`.
+    public static func fixture(_ relative: String) -> URL {
+        root.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative)
+    }
+
+    /// The cache folder `make deps` fills (`$ANATOMIX_CACHE`, default `<root>/.cache`).
+    public static var cache: URL {
+        if let env = ProcessInfo.processInfo.environment["ANATOMIX_CACHE"], !env.isEmpty {
+            return URL(fileURLWithPath: env, relativeTo: root).standardizedFileURL
+        }
+        return root.appendingPathComponent(".cache")
+    }
+
+    /// The all-MiniLM-L6-v2 folder fetched by `make deps`.
+    public static var miniLM: URL { cache.appendingPathComponent("minilm") }
+
+    /// Reads and decodes a JSON fixture.
+    public static func decodeFixture<T: Decodable>(_ type: T.Type, _ relative: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(contentsOf: fixture(relative)))
+    }
+}
+
+/// The MiniLM parity fixture written by Training/export_minilm_fixtures.py.
+public struct MiniLMParityFixture: Decodable, Sendable {
+    public let model: String
+    public let max_length: Int
+    public let texts: [String]
+    public let token_ids: [[Int]]
+
+    public static func load() throws -> MiniLMParityFixture {
+        try Repository.decodeFixture(MiniLMParityFixture.self, "minilm/parity.json")
+    }
+}
