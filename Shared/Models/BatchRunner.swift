@@ -1,0 +1,48 @@
+import Dispatch
+import Foundation
+import Tensor
+
+/// Runs independent batches on up to `ComputeThreads.count` threads, keeping their order.
+///
+/// With one thread, batches run in turn and OpenBLAS may use its own threads inside each matrix
+/// product. With several, each batch runs on its own thread with single-threaded BLAS calls:
+/// for the small matrices of a sentence encoder, whole batches in parallel scale better than
+/// splitting each product.
+enum BatchRunner {
+    static func map<T: Sendable>(_ items: [Range<Int>], _ body: @Sendable (Range<Int>) throws -> T) throws -> [T] {
+        let threads = ComputeThreads.count
+        guard threads > 1, items.count > 1 else { return try items.map(body) }
+        let results = ResultSlots<T>(count: items.count)
+        let next = ManagedAtomicCounter()
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(threads) }
+        DispatchQueue.concurrentPerform(iterations: min(threads, items.count)) { _ in
+            while let index = next.take(below: items.count) {
+                results.set(index, Result { try body(items[index]) })
+            }
+        }
+        return try results.values().map { try $0.get() }
+    }
+}
+
+/// Fixed slots written once each from worker threads.
+final class ResultSlots<T: Sendable>: @unchecked Sendable {
+    private var slots: [Result<T, any Error>?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: Result<T, any Error>) { lock.withLock { slots[index] = value } }
+    func values() -> [Result<T, any Error>] { lock.withLock { slots.map { $0! } } }
+}
+
+/// A work-queue index shared by worker threads.
+final class ManagedAtomicCounter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    func take(below limit: Int) -> Int? {
+        lock.withLock {
+            guard value < limit else { return nil }
+            defer { value += 1 }
+            return value
+        }
+    }
+}

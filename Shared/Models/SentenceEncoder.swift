@@ -1,0 +1,61 @@
+import Foundation
+public import Tensor
+public import Tokenizers
+
+/// A sentence-transformers text encoder: WordPiece → BERT → mean pooling over real tokens →
+/// L2 normalisation (the all-MiniLM-L6-v2 recipe), mirrored by
+/// `Training/anatomix/bert.py::SentenceEncoder`.
+public struct SentenceEncoder: Sendable {
+    public let tokenizer: WordPieceTokenizer
+    public let model: BertModel
+    /// Longest input in tokens, `[CLS]` and `[SEP]` included (sentence-transformers' max_seq_length).
+    public let maxLength: Int
+    /// Whether embeddings are L2-normalised (a `Normalize` module in modules.json).
+    public let normalizes: Bool
+
+    public var dimension: Int { model.configuration.hiddenSize }
+
+    public init(tokenizer: WordPieceTokenizer, model: BertModel, maxLength: Int, normalizes: Bool = true) {
+        self.tokenizer = tokenizer
+        self.model = model
+        self.maxLength = min(maxLength, model.configuration.maxPositions)
+        self.normalizes = normalizes
+    }
+
+    /// Token ids for each text, truncated to `maxLength`.
+    public func tokenize(_ texts: [String]) -> [[Int]] {
+        texts.map { tokenizer.encode($0, maxLength: maxLength) }
+    }
+
+    /// `[texts.count, D]` sentence embeddings, computed `batchSize` texts at a time; batches run
+    /// on up to `ComputeThreads.count` threads.
+    public func embed(_ texts: [String], batchSize: Int = 32) throws -> Tensor {
+        try embed(tokenIDs: tokenize(texts), batchSize: batchSize)
+    }
+
+    /// Embeddings of already tokenised texts.
+    public func embed(tokenIDs: [[Int]], batchSize: Int = 32) throws -> Tensor {
+        guard batchSize > 0 else { throw ModelError(.invalidInput, "batch size must be positive, got \(batchSize)") }
+        let d = dimension
+        let batches = stride(from: 0, to: tokenIDs.count, by: batchSize).map { $0..<min($0 + batchSize, tokenIDs.count) }
+        let results = try BatchRunner.map(batches) { range in try pooledBatch(Array(tokenIDs[range])) }
+        return Tensor(shape: [tokenIDs.count, d], storage: results.flatMap { $0 })
+    }
+
+    /// Mean-pooled (and normalised) embeddings of one packed batch, `[B * D]`.
+    func pooledBatch(_ sequences: [[Int]]) throws -> [Float] {
+        let (hidden, offsets) = try model.hiddenStates(sequences)
+        let d = dimension
+        var pooled = [Float](repeating: 0, count: sequences.count * d)
+        hidden.storage.withUnsafeBufferPointer { h in
+            for s in sequences.indices {
+                let (start, end) = (offsets[s], offsets[s + 1])
+                let scale = 1 / Float(max(end - start, 1))
+                for r in start..<end { for k in 0..<d { pooled[s * d + k] += h[r * d + k] } }
+                for k in 0..<d { pooled[s * d + k] *= scale }
+            }
+        }
+        guard normalizes else { return pooled }
+        return Tensor(shape: [sequences.count, d], storage: pooled).l2Normalized().storage
+    }
+}
