@@ -1,1 +1,37 @@
-print("bench placeholder")
+import Foundation
+import Models
+import Tensor
+
+// anatomix-bench: the Swift side of `make bench` (Training/bench.py drives it and the PyTorch side).
+//   anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS]
+// Prints one JSON line: {"bench": "minilm", "impl": "swift", "threads": .., "sentences": .., "seconds": .., "per_second": ..}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("anatomix-bench: \(message)\n".utf8))
+    exit(2)
+}
+
+let args = CommandLine.arguments
+guard args.count >= 4, args[1] == "minilm", let threads = Int(args[3]) else {
+    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS]")
+}
+let batchSize = args.count > 4 ? Int(args[4]) ?? 32 : 32
+let repeats = args.count > 5 ? Int(args[5]) ?? 3 : 3
+guard let text = try? String(contentsOfFile: args[2], encoding: .utf8) else { fail("cannot read \(args[2])") }
+let sentences = text.split(separator: "\n").map(String.init)
+
+do {
+    ComputeThreads.set(threads)
+    let encoder = try SentenceEncoder(directory: ModelLocations.miniLM.path)
+    _ = try encoder.embed(Array(sentences.prefix(64)), batchSize: batchSize)   // warm-up
+    var times = [Double]()
+    for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = try encoder.embed(sentences, batchSize: batchSize)     // tokenisation included, as in sentence-transformers
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    let median = times.sorted()[times.count / 2]
+    print(#"{"bench": "minilm", "impl": "swift", "threads": \#(threads), "sentences": \#(sentences.count), "batch_size": \#(batchSize), "seconds": \#(median), "per_second": \#(Double(sentences.count) / median)}"#)
+} catch {
+    fail("\(error)")
+}

@@ -66,16 +66,37 @@ public enum Normalization {
     public static func layerNormRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int,
                                      weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float) {
         let n = Float(width)
+        let lanes = width / 8 * 8
         for r in 0..<rows {
             let row = x + r * width
-            var sum: Float = 0
-            for i in 0..<width { sum += row[i] }
+            var sum8 = SIMD8<Float>(), i = 0
+            while i < lanes { sum8 += load8(row + i); i += 8 }
+            var sum = sum8.sum()
+            for j in lanes..<width { sum += row[j] }
             let mean = sum / n
-            var sq: Float = 0
-            for i in 0..<width { let d = row[i] - mean; sq += d * d }
+            var sq8 = SIMD8<Float>()
+            i = 0
+            while i < lanes { let d = load8(row + i) - mean; sq8 += d * d; i += 8 }
+            var sq = sq8.sum()
+            for j in lanes..<width { let d = row[j] - mean; sq += d * d }
             let inv = 1 / (sq / n + epsilon).squareRoot()
-            for i in 0..<width { row[i] = (row[i] - mean) * inv * weight[i] + bias[i] }
+            i = 0
+            while i < lanes {
+                store8((load8(row + i) - mean) * inv * load8(weight + i) + load8(bias + i), row + i)
+                i += 8
+            }
+            for j in lanes..<width { row[j] = (row[j] - mean) * inv * weight[j] + bias[j] }
         }
+    }
+
+    @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) static func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load8(UnsafePointer(p)) }
+
+    @inline(__always) static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
     /// In-place softmax of `count` floats.

@@ -37,3 +37,15 @@ import Testing
         #expect(randomTensor([100], seed: 14, scale: 4).gelu().maxAbsDifference(naive) < 1e-6)
     }
 }
+
+@Suite struct FastErfTests {
+    @Test func fastErfMatchesLibm() {
+        var worst: Double = 0
+        for i in stride(from: -600, through: 600, by: 1) {
+            let x = Float(i) / 100
+            let got = Activation.fastErf(SIMD8(repeating: x))[0]
+            worst = max(worst, abs(Double(got) - erf(Double(x))))
+        }
+        #expect(worst < 1e-6, "max |fastErf - erf| = \(worst)")
+    }
+}
