@@ -1,0 +1,81 @@
+# AnatomiX-Swift. Two commands set everything up on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CACHE        ?= .cache
+VENV         := Training/.venv
+PY           := $(VENV)/bin/python
+APT_PACKAGES := libopenblas-dev libpng-dev librdkafka-dev
+SWIFT_FLAGS  ?=
+# librdkafka 2.16 from the confluent-kafka wheel replaces Debian's 2.0.2 at run time (Tansu needs it).
+RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH} ANATOMIX_CACHE=$(abspath $(CACHE))
+LIBRDKAFKA_RUNTIME := 2.16.0
+OUT          ?= out
+
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps build test test-swift test-python demo bench fixtures clean
+
+help:
+	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
+	@echo "make test        the full test suite"
+	@echo "make bench       Swift vs PyTorch benchmarks (PyTorch side after 'make train-deps')"
+	@echo "make deps        Debian packages, pinned wheels into $(CACHE)/, the test venv"
+	@echo "make train-deps  torch + sentence-transformers into $(VENV) (training, fixtures, bench)"
+	@echo "make fixtures    re-export the PyTorch parity fixtures (needs train-deps)"
+
+deps: deps-apt deps-assets deps-venv
+
+deps-apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+deps-assets:
+	@python3 Training/fetch_assets.py --cache $(CACHE)
+
+$(VENV)/.requirements: Training/requirements.txt
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	@echo "deps: installing Training/requirements.txt into $(VENV)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r Training/requirements.txt
+	@touch $@
+
+deps-venv: $(VENV)/.requirements
+
+$(VENV)/.requirements-train: Training/requirements-train.txt $(VENV)/.requirements
+	@echo "deps: installing Training/requirements-train.txt into $(VENV) (torch, ~1 min)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r Training/requirements-train.txt
+	@touch $@
+
+train-deps: $(VENV)/.requirements-train
+
+build: deps-apt
+	@swift build -c release $(SWIFT_FLAGS) 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|^Building|^Compiling|^Write|^Build complete' || true
+	@test -x .build/release/anatomix
+
+test: deps test-swift test-python
+
+test-swift:
+	swift build --build-tests $(SWIFT_FLAGS)
+	$(RUNTIME_ENV) ANATOMIX_EXPECT_LIBRDKAFKA=$(LIBRDKAFKA_RUNTIME) swift test --skip-build $(SWIFT_FLAGS)
+
+test-python: deps-venv
+	$(PY) -m pytest -q Training/tests
+
+DEMO_SENTENCES := "No pleural effusion." "There is no pleural effusion." "Small left pleural effusion with basilar atelectasis." \
+                  "Large right pneumothorax." "The cardiac silhouette is enlarged." "Cardiomegaly." "Left lower lung zone is healthy."
+
+demo: deps build
+	@mkdir -p $(OUT)/demo
+	@$(RUNTIME_ENV) .build/release/anatomix similarity $(DEMO_SENTENCES) | tee $(OUT)/demo/similarity.txt
+	@$(RUNTIME_ENV) .build/release/anatomix embed $(DEMO_SENTENCES) > $(OUT)/demo/embeddings.jsonl
+	@echo "demo: wrote $(OUT)/demo/similarity.txt and $(OUT)/demo/embeddings.jsonl"
+
+bench: deps build
+	@$(RUNTIME_ENV) python3 Training/bench.py --swift .build/release/anatomix-bench
+
+fixtures: train-deps deps-assets
+	$(PY) Training/export_minilm_fixtures.py --model $(CACHE)/minilm --out Tests/Fixtures/minilm
+
+clean:
+	rm -rf .build $(OUT)
