@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--sentences", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
     bench_dir = ROOT / ".cache/bench"
@@ -73,7 +73,7 @@ def main() -> None:
     has_torch = TORCH_PYTHON.exists() and subprocess.run(
         [str(TORCH_PYTHON), "-c", "import torch, sentence_transformers"], capture_output=True).returncode == 0
 
-    print(f"MiniLM sentence embedding: {args.sentences} sentences, batch {args.batch_size}, median of {args.repeats}")
+    print(f"MiniLM sentence embedding: {args.sentences} sentences, batch {args.batch_size}, best of {args.repeats} runs")
     for threads in args.threads:
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
         common = [str(corpus), str(threads), str(args.batch_size), str(args.repeats)]
