@@ -18,6 +18,8 @@ import torch
 from safetensors.torch import save_file
 from sentence_transformers import SentenceTransformer
 
+from anatomix.bert import BertModel, SentenceEncoder
+
 LONG = " ".join(
     ["The cardiomediastinal silhouette is within normal limits and there is no focal consolidation,"
      " pleural effusion or pneumothorax; degenerative changes of the thoracic spine are noted."] * 12)
@@ -68,12 +70,20 @@ def main() -> None:
     ids = [tokenizer(s, truncation=True, max_length=model.max_seq_length)["input_ids"] for s in SENTENCES]
     with torch.inference_mode():
         embeddings = model.encode(SENTENCES, batch_size=8, convert_to_tensor=True, normalize_embeddings=False)
+    # The PyTorch twin of the Swift encoder must agree with sentence-transformers too.
+    twin = SentenceEncoder(BertModel.from_directory(args.model))
+    batch = tokenizer(SENTENCES, truncation=True, max_length=model.max_seq_length, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        mine = twin(batch["input_ids"], batch["attention_mask"])
+    worst = (mine - embeddings).abs().max().item()
+    assert worst < 1e-5, f"Training/anatomix/bert.py differs from sentence-transformers by {worst}"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "parity.json").write_text(json.dumps(
         {"model": "sentence-transformers/all-MiniLM-L6-v2", "max_length": model.max_seq_length,
          "texts": SENTENCES, "token_ids": ids}, ensure_ascii=False, indent=1) + "\n")
     save_file({"embeddings": embeddings.float().contiguous()}, str(out / "parity.safetensors"))
+    print(f"twin max |diff| vs sentence-transformers: {worst:.2e}")
     print(f"wrote {len(SENTENCES)} sentences to {out} (longest: {max(map(len, ids))} ids)")
 
 
