@@ -7,6 +7,7 @@ are summed the same way into path-length maps (mm) on a 2x2-coarser (i, k) grid 
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,7 +64,8 @@ class Phantom:
         self.edges = slab_edges(self.hu.shape[1], self.attenuation_slabs)
         self.structure_edges = slab_edges(self.hu.shape[1], self.structure_slabs)
         self.names = list(STRUCTURES)
-        cache = P.cache_path().with_name(f"slabs-v{P.VERSION}-{self.attenuation_slabs}-{self.structure_slabs}-{len(self.names)}.npz")
+        key = hashlib.sha1(repr((sorted(STRUCTURES.items()), self.attenuation_slabs, self.structure_slabs)).encode()).hexdigest()[:10]
+        cache = P.cache_path().with_name(f"slabs-v{P.VERSION}-{key}.npz")
         if cache.exists():
             with np.load(cache) as f:
                 self.a, self.b, self.structures = f["a"], f["b"], f["structures"]

@@ -35,7 +35,8 @@ RIBS_RIGHT = tuple(range(104, 116))  # rib_right_1 .. rib_right_12
 BONES = VERTEBRAE + RIBS_LEFT + RIBS_RIGHT + (116, 118, 69, 70, 71, 72, 73, 74, 77, 78)
 VESSELS = tuple(range(51, 69))
 SUBDIAPHRAGM = (1, 2, 3, 4, 5, 6, 7, 18, 19, 20)  # spleen, kidneys, gallbladder, liver, stomach, pancreas, bowel
-MEDIASTINUM = (HEART, AORTA, PULMONARY_VEIN, 54, 55, 56, 57, 58, 59, 60, ATRIAL_APPENDAGE, SVC, IVC, TRACHEA, ESOPHAGUS)
+# Central structures only: subclavian arteries and pulmonary veins reach out over the lungs.
+MEDIASTINUM = (HEART, AORTA, 54, 57, 58, 59, 60, ATRIAL_APPENDAGE, SVC, IVC, TRACHEA, ESOPHAGUS)
 UNENHANCED = {5: 55.0, 1: 45.0, 2: 35.0, 3: 35.0}  # liver, spleen, kidneys
 
 # Derived labels stored in a second volume (so the originals stay intact).

@@ -1,0 +1,53 @@
+"""Per-lung geometry the findings need: masks, depth below the pleura (mm), lobe voxels (cached)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from . import prepare as P
+from .volume import region
+
+LOBES = {"right upper lobe": 12, "right middle lobe": 13, "right lower lobe": 14,
+         "left upper lobe": 10, "left lower lobe": 11}
+
+
+@dataclass
+class Lung:
+    side: str
+    box: tuple[slice, slice, slice]   # bounding block in the volume
+    mask: np.ndarray                  # [block] bool
+    depth: np.ndarray                 # [block] float16 mm from the lung surface (0 outside)
+
+
+def load(labels: np.ndarray, spacing: tuple[float, float, float]) -> dict[str, Lung]:
+    path = P.cache_path().with_name(f"lungs-v{P.VERSION}.npz")
+    if path.exists():
+        with np.load(path) as f:
+            return {side: Lung(side, tuple(slice(*f[f"{side}_box"][i]) for i in range(3)), f[f"{side}_mask"],
+                               f[f"{side}_depth"]) for side in ("right", "left")}
+    out, arrays = {}, {}
+    for side, ids in (("right", P.LUNG_RIGHT), ("left", P.LUNG_LEFT)):
+        mask = np.isin(labels, ids)
+        idx = [np.nonzero(mask.any(axis=tuple(a for a in range(3) if a != ax)))[0] for ax in range(3)]
+        box = region(np.array([i[0] for i in idx]), np.array([i[-1] + 1 for i in idx]), mask.shape)
+        block = mask[box]
+        depth = ndimage.distance_transform_edt(np.pad(block, 1), sampling=spacing)[1:-1, 1:-1, 1:-1].astype(np.float16)
+        out[side] = Lung(side, box, block, depth)
+        arrays[f"{side}_box"] = np.array([[s.start, s.stop] for s in box])
+        arrays[f"{side}_mask"], arrays[f"{side}_depth"] = block, depth
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+    return out
+
+
+def lobe_samples(labels: np.ndarray, lung: Lung, lobe: int, min_depth: float, rng: np.random.Generator) -> np.ndarray:
+    """A random voxel (global i, j, k) of `lobe` at least `min_depth` mm under the pleura."""
+    block = labels[lung.box] == lobe
+    candidates = np.argwhere(block & (lung.depth >= min_depth))
+    if len(candidates) == 0:
+        candidates = np.argwhere(block)
+    pick = candidates[rng.integers(len(candidates))]
+    return pick + np.array([s.start for s in lung.box])

@@ -1,0 +1,166 @@
+"""One synthetic study: findings -> augmented cone-beam render -> boxes -> texts -> manifest record."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+from scipy import ndimage
+
+from . import assets, devices, findings as F, findings_heart as H, lungs as L, tasks, text
+from .anatomy import AnatomyBoxes, AnatomyError, box_of, flip_box
+from .geometry import View, rays
+from .phantom import Phantom
+from .render import Exposure, display, line_integrals, structure_maps
+from .volume import StudyVolume
+
+GENERATOR = "cxrgen-1"
+
+# Pathologies and their relative frequency among abnormal studies.
+PATHOLOGIES = {
+    "nodule": (F.nodule, 12), "consolidation": (lambda c: F.airspace(c, "consolidation"), 10),
+    "opacity": (lambda c: F.airspace(c, "opacity"), 7), "atelectasis": (F.atelectasis, 10),
+    "pleural effusion": (F.pleural_effusion, 12), "pneumothorax": (F.pneumothorax, 8),
+    "pleural thickening": (F.pleural_thickening, 6), "cardiomegaly": (H.cardiomegaly, 10),
+    "widened mediastinum": (H.widened_mediastinum, 5), "edema": (H.edema, 6), "rib fracture": (H.rib_fracture, 6),
+}
+DEVICES = {"endotracheal tube": devices.endotracheal_tube, "central venous catheter": devices.central_line,
+           "pacemaker": devices.pacemaker}
+
+
+class Generator:
+    """Holds the phantom (loaded once per process) and makes studies from (seed, index)."""
+
+    def __init__(self, size: int = 256, flip_fraction: float = 0.1, normal_fraction: float = 0.3,
+                 device_fraction: float = 0.2, bit_depth: int = 8) -> None:
+        self.phantom = Phantom.load()
+        self.lungs = L.load(self.phantom.labels, self.phantom.spacing)
+        self.size, self.flip_fraction, self.bit_depth = size, flip_fraction, bit_depth
+        self.normal_fraction, self.device_fraction = normal_fraction, device_fraction
+
+    def choose_findings(self, rng: np.random.Generator, force: list[str] | None) -> list[str]:
+        if force is not None:
+            return force
+        chosen: list[str] = []
+        if rng.random() >= self.normal_fraction:
+            names = list(PATHOLOGIES)
+            weights = np.array([PATHOLOGIES[n][1] for n in names], float)
+            count = rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1])
+            chosen += list(rng.choice(names, size=count, replace=False, p=weights / weights.sum()))
+        if rng.random() < self.device_fraction:
+            chosen.append(str(rng.choice(list(DEVICES))))
+        return chosen
+
+    def sample_view(self, rng: np.random.Generator) -> tuple[View, Exposure]:
+        deg = np.pi / 180
+        view = View(size=self.size, projection="AP" if rng.random() < 0.15 else "PA",
+                    angles=tuple(float(a) for a in rng.uniform(-10, 10, 3) * deg),
+                    scale=float(rng.uniform(0.9, 1.1)),
+                    shift=(float(rng.uniform(-15, 15)), float(rng.uniform(-20, 20)), float(rng.uniform(-15, 15))),
+                    elastic_mm=float(rng.uniform(0, 6)), elastic_seed=int(rng.integers(2**31)))
+        exposure = Exposure(bone_boost=float(rng.uniform(1.8, 2.8)), attenuation=float(rng.uniform(0.9, 1.1)),
+                            scatter=float(rng.uniform(0.02, 0.25)), photons=float(np.exp(rng.uniform(np.log(1e4), np.log(3e5)))),
+                            compression=float(rng.uniform(0.2, 0.6)), edge_gain=float(rng.uniform(0.4, 1.4)),
+                            gamma=float(rng.uniform(1.0, 1.8)), blur_px=float(rng.uniform(0.3, 1.0)),
+                            noise_seed=int(rng.integers(2**31)))
+        return view, exposure
+
+    def make(self, seed: int, index: int, force_findings: list[str] | None = None,
+             force_flip: bool | None = None) -> tuple[np.ndarray, dict]:
+        """The image (float [0, 1], H x W) and the manifest record (without text) of one study."""
+        rng = np.random.default_rng([seed, index])
+        names = self.choose_findings(rng, force_findings)
+        volume = StudyVolume(self.phantom)
+        ctx = F.Context(volume, self.lungs, rng)
+        made = []
+        for name in names:
+            maker = PATHOLOGIES[name][0] if name in PATHOLOGIES else DEVICES[name]
+            finding = maker(ctx)
+            volume.apply(finding.edits)
+            made.append(finding)
+        flipped = bool(rng.random() < self.flip_fraction) if force_flip is None else force_flip
+        for _attempt in range(8):
+            view, exposure = self.sample_view(rng)
+            try:
+                image, boxes, finding_boxes = self.render(volume, view, exposure, len(made))
+                break
+            except AnatomyError:
+                continue
+        else:
+            raise AnatomyError(f"no usable view for study {seed}/{index}")
+        size = self.size
+        if flipped:
+            image = image[:, ::-1]
+            boxes = {n: flip_box(b, size) for n, b in boxes.items()}
+            finding_boxes = [flip_box(b, size) if b else None for b in finding_boxes]
+        record = {
+            "id": f"s{seed:05d}-{index:06d}" + ("-flip" if flipped else ""),
+            "width": size, "height": size, "bit_depth": self.bit_depth,
+            "view": view.projection, "flipped": flipped, "seed": seed, "index": index, "generator": GENERATOR,
+            "anatomies": [{"index": a["index"], "name": a["name"], "box": boxes[a["name"]]} for a in assets.anatomies()],
+            "findings": [self.finding_record(f, b, boxes) for f, b in zip(made, finding_boxes) if b is not None],
+            "augmentation": {"view": {k: v for k, v in asdict(view).items() if k != "size"}, "exposure": asdict(exposure)},
+        }
+        record["labels"] = label_vector(record["findings"])
+        text_rng = np.random.default_rng([seed, index, 1])  # texts do not depend on the flip
+        record["region_sentences"] = text.region_sentences(list(boxes), record["findings"])
+        record["report"] = text.report(text_rng, record["findings"])
+        record["tasks"] = tasks.examples(text_rng, record)
+        return image, record
+
+    def render(self, volume: StudyVolume, view: View, exposure: Exposure, n_findings: int):
+        ph, size = self.phantom, self.size
+        mm_per_px = view.field_of_view / size
+        r = rays(view, ph.center, ph.anterior_y, ph.posterior_y, ph.top_z, size)
+        image = display(line_integrals(volume.a, volume.b, ph.edges, ph.spacing, r, exposure), exposure, mm_per_px)
+        coarse = rays(view, ph.center, ph.anterior_y, ph.posterior_y, ph.top_z, size // 2)
+        maps = structure_maps(volume.all_structures(), ph.structure_edges, ph.spacing, coarse)
+        maps = [ndimage.zoom(m, 2, order=1, grid_mode=True, mode="nearest") for m in maps]
+        anatomy_maps = dict(zip(ph.names, maps[: len(ph.names)]))
+        boxes = AnatomyBoxes(anatomy_maps, mm_per_px).compute()
+        finding_boxes = []
+        for m in maps[len(ph.names):]:
+            try:
+                finding_boxes.append([round(v, 1) for v in box_of(m > 0.5)])
+            except AnatomyError:
+                finding_boxes.append(None)   # outside the field of view: not reported
+        return image, boxes, finding_boxes
+
+    @staticmethod
+    def finding_record(f: F.Finding, box: list[float], anatomy_boxes: dict[str, list[float]]) -> dict:
+        return {"kind": f.kind, "labels": f.labels, "side": f.side, "size_mm": f.size_mm, "severity": f.severity,
+                "phrase": f.phrase, "location": f.location, "box": box,
+                "anatomies": touched_anatomies(box, f.side, anatomy_boxes)}
+
+
+def overlap(a: list[float], b: list[float]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return max(w, 0) * max(h, 0)
+
+
+def area(b: list[float]) -> float:
+    return max(b[2] - b[0], 0) * max(b[3] - b[1], 0)
+
+
+def touched_anatomies(box: list[float], side: str, anatomy_boxes: dict[str, list[float]]) -> list[str]:
+    """Anatomies on the finding's side (or midline) covering >= 30% of the finding box or >= 30% of
+    their own box, best first; at least the best one."""
+    sides = {a["name"]: a["side"] for a in assets.anatomies()}
+    scored = []
+    for name, b in anatomy_boxes.items():
+        if side in ("right", "left") and sides[name] not in (side, "midline"):
+            continue
+        inter = overlap(box, b)
+        score = max(inter / max(area(box), 1e-6), inter / max(area(b), 1e-6))
+        if inter > 0:
+            scored.append((score, name))
+    scored.sort(reverse=True)
+    keep = [n for s, n in scored if s >= 0.3]
+    return keep or [n for _, n in scored[:1]]
+
+
+def label_vector(finding_records: list[dict]) -> dict[str, int]:
+    positive = {label for f in finding_records for label in f["labels"]}
+    labels = {name: int(name in positive) for name in assets.chexpert_labels()}
+    labels["No Finding"] = int(not (positive - {"Support Devices"}))
+    return labels
