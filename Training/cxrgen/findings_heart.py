@@ -63,14 +63,12 @@ def edema(ctx: Context) -> Finding:
     carina_k = np.nonzero((ctx.v.labels[::2, ::2, :] == P.TRACHEA).any(axis=(0, 1)))[0].min()
     edits = []
     for side, lung in ctx.lungs.items():
-        r = lung.box
-        local = np.nonzero(lung.mask)
-        index = tuple(ix + s.start for ix, s in zip(local, r))
-        xs = np.nonzero(lung.mask.any(axis=(1, 2)))[0] + r[0].start
+        index = lung.voxels
+        xs = np.array([index[0].min(), index[0].max()])
         hx = (xs[-1] - 0.25 * (xs[-1] - xs[0])) if side == "right" else (xs[0] + 0.25 * (xs[-1] - xs[0]))
-        ys = np.nonzero(lung.mask.any(axis=(0, 2)))[0] + r[1].start
+        ys = np.array([index[1].min(), index[1].max()])
         hilum = np.array([hx, ys.mean(), carina_k - 10])
-        d2 = sum(((ix - h) * sp) ** 2 for ix, h, sp in zip(index, hilum, ctx.spacing))
+        d2 = sum(((ix.astype(np.float32) - h) * sp) ** 2 for ix, h, sp in zip(index, hilum, ctx.spacing))
         add = (delta * np.exp(-d2 / (2 * lam * lam))).astype(np.float32)
         keep = add > 5
         index = tuple(ix[keep] for ix in index)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import ndimage
@@ -19,6 +20,15 @@ class Lung:
     box: tuple[slice, slice, slice]   # bounding block in the volume
     mask: np.ndarray                  # [block] bool
     depth: np.ndarray                 # [block] float16 mm from the lung surface (0 outside)
+
+    @cached_property
+    def voxels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Global (i, j, k) of every lung voxel."""
+        return tuple(ix + s.start for ix, s in zip(np.nonzero(self.mask), self.box))
+
+    @cached_property
+    def voxel_depth(self) -> np.ndarray:
+        return self.depth[self.mask].astype(np.float32)
 
 
 def load(labels: np.ndarray, spacing: tuple[float, float, float]) -> dict[str, Lung]:
@@ -45,9 +55,9 @@ def load(labels: np.ndarray, spacing: tuple[float, float, float]) -> dict[str, L
 
 def lobe_samples(labels: np.ndarray, lung: Lung, lobe: int, min_depth: float, rng: np.random.Generator) -> np.ndarray:
     """A random voxel (global i, j, k) of `lobe` at least `min_depth` mm under the pleura."""
-    block = labels[lung.box] == lobe
-    candidates = np.argwhere(block & (lung.depth >= min_depth))
-    if len(candidates) == 0:
-        candidates = np.argwhere(block)
-    pick = candidates[rng.integers(len(candidates))]
-    return pick + np.array([s.start for s in lung.box])
+    in_lobe = labels[lung.voxels] == lobe
+    ok = np.nonzero(in_lobe & (lung.voxel_depth >= min_depth))[0]
+    if len(ok) == 0:
+        ok = np.nonzero(in_lobe)[0]
+    pick = ok[rng.integers(len(ok))]
+    return np.array([ix[pick] for ix in lung.voxels])

@@ -63,12 +63,16 @@ class StudyVolume:
 
     def scatter(self, target: np.ndarray, slabs: np.ndarray, index: Index, values: np.ndarray, coarse: bool) -> None:
         """target[slab, i, k] += values (on the 2x-coarser (i, k) grid when `coarse`)."""
+        if len(values) == 0:
+            return
         i, _, k = index
         if coarse:
             i, k = i // 2, k // 2
         _, ni, nk = target.shape
         flat = (slabs * ni + i) * nk + k
-        target += np.bincount(flat, weights=values, minlength=target.size).reshape(target.shape).astype(np.float32)
+        lo, hi = int(flat.min()), int(flat.max()) + 1
+        window = target.reshape(-1)[lo:hi]   # a view: only the touched span is summed into
+        window += np.bincount(flat - lo, weights=values, minlength=hi - lo).astype(np.float32)
 
     def apply(self, edits: list[Edit]) -> np.ndarray:
         """Applies one finding's edits; returns its projected channel [S2, I/2, K/2]."""

@@ -1,0 +1,102 @@
+"""The synthetic study generator: determinism, box rules, flips, label coverage, manifest schema."""
+import json
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+
+from cxrgen import assets
+from cxrgen.dataset import generate, png_bytes
+from cxrgen.study import DEVICES, PATHOLOGIES
+
+SCHEMA = json.loads((assets.SCHEMAS / "dataset-manifest.v1.json").read_text())
+ZONES = ["upper lung zone", "mid lung zone", "lower lung zone", "apical zone", "costophrenic angle"]
+
+
+def inside(inner, outer, tol=0.6):
+    return (inner[0] >= outer[0] - tol and inner[1] >= outer[1] - tol
+            and inner[2] <= outer[2] + tol and inner[3] <= outer[3] + tol)
+
+
+@pytest.fixture(scope="module")
+def studies(generator):
+    return [generator.make(11, i) for i in range(10)]
+
+
+def test_same_seed_same_bytes(generator):
+    a_img, a_rec = generator.make(3, 5)
+    b_img, b_rec = generator.make(3, 5)
+    assert png_bytes(a_img, 8) == png_bytes(b_img, 8)
+    assert json.dumps(a_rec) == json.dumps(b_rec)
+    c_img, _ = generator.make(3, 6)
+    assert png_bytes(a_img, 8) != png_bytes(c_img, 8)
+
+
+def test_all_36_boxes_inside_and_non_empty(studies):
+    for image, record in studies:
+        assert image.shape == (256, 256) and 0 <= image.min() and image.max() <= 1
+        assert [a["name"] for a in record["anatomies"]] == [a["name"] for a in assets.anatomies()]
+        for a in record["anatomies"]:
+            x1, y1, x2, y2 = a["box"]
+            assert 0 <= x1 < x2 <= 256 and 0 <= y1 < y2 <= 256, (record["id"], a)
+
+
+def test_lung_zones_inside_their_lung(studies):
+    for _, record in studies:
+        boxes = {a["name"]: a["box"] for a in record["anatomies"]}
+        for side in ("left", "right"):
+            for zone in ZONES[:4]:
+                assert inside(boxes[f"{side} {zone}"], boxes[f"{side} lung"]), (record["id"], side, zone)
+            upper, mid, lower = (boxes[f"{side} {z}"] for z in ZONES[:3])
+            assert upper[1] <= mid[1] <= lower[1], (record["id"], side)
+
+
+def test_finding_boxes_inside_the_anatomies_they_name(generator):
+    for kind in list(PATHOLOGIES) + list(DEVICES):
+        _, record = generator.make(21, 0, force_findings=[kind])
+        for f in record["findings"]:
+            boxes = [a["box"] for a in record["anatomies"] if a["name"] in f["anatomies"]]
+            union = [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+            assert inside(f["box"], union, tol=3), (kind, f["box"], f["anatomies"], union)
+
+
+def test_flipped_right_lung_is_the_mirror(generator):
+    _, plain = generator.make(5, 2, force_flip=False)
+    _, flipped = generator.make(5, 2, force_flip=True)
+    assert flipped["flipped"] and not plain["flipped"]
+    p = {a["name"]: a["box"] for a in plain["anatomies"]}
+    f = {a["name"]: a["box"] for a in flipped["anatomies"]}
+    for name in ("right lung", "left lung", "cardiac silhouette", "right costophrenic angle"):
+        x1, y1, x2, y2 = p[name]
+        assert f[name] == pytest.approx([256 - x2, y1, 256 - x1, y2], abs=0.11), name
+    # the right lung is on the image's left in the plain study and on its right when flipped
+    assert p["right lung"][0] < p["left lung"][0] and f["right lung"][0] > f["left lung"][0]
+
+
+def test_every_label_is_generated(generator):
+    seen = set()
+    rng_kinds = {k for s in range(300) for k in generator.choose_findings(np.random.default_rng([s, 0]), None)}
+    assert rng_kinds == set(PATHOLOGIES) | set(DEVICES)
+    for kind in sorted(rng_kinds):
+        _, record = generator.make(31, 0, force_findings=[kind])
+        positive = {label for label, v in record["labels"].items() if v}
+        assert record["findings"], kind
+        assert set(record["findings"][0]["labels"]) <= positive, kind
+        seen |= positive
+    _, normal = generator.make(31, 1, force_findings=[])
+    seen |= {label for label, v in normal["labels"].items() if v}
+    assert seen == set(assets.chexpert_labels())
+
+
+def test_manifest_validates_against_schema(tmp_path: Path):
+    info = generate(tmp_path, n=3, seed=2, size=256, workers=2, flipped_copies=True, quiet=True)
+    assert info["images"] == 6
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    lines = (tmp_path / "manifest.jsonl").read_text().splitlines()
+    assert len(lines) == 6
+    for line in lines:
+        record = json.loads(line)
+        validator.validate(record)
+        assert (tmp_path / record["image"]).stat().st_size > 1000
+    assert [json.loads(l)["flipped"] for l in lines] == [False, True] * 3
