@@ -82,7 +82,7 @@ bench-swift: deps build
 # Studies/hour at 256 px on all cores (target >= 5,000 on 2 cores); 60 studies after start-up.
 bench-dataset: deps
 	@rm -rf $(CACHE)/bench/dataset
-	@$(CXRGEN) -m cxrgen.dataset --n 60 --out $(CACHE)/bench/dataset --seed 99 --size 256 2>/dev/null | sed 's/^dataset:/bench dataset:/'
+	@$(CXRGEN) -m cxrgen.dataset --n 60 --out $(CACHE)/bench/dataset --seed 99 --size 256 2>/dev/null | sed 's/^dataset:/bench dataset 256px:/; s|$$| (target >= 5,000/h on 2 cores)|'
 
 N    ?= 200
 SEED ?= 1

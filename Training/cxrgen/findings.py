@@ -137,8 +137,11 @@ def pleural_effusion(ctx: Context) -> Finding:
         xs = np.nonzero(lung.mask.any(axis=(1, 2)))[0]
         x_med, x_lat = (xs[-1], xs[0]) if side == "right" else (xs[0], xs[-1])
         lateral = np.clip((x / ctx.spacing[0] - r[0].start - x_med) / (x_lat - x_med), 0, 1)
-        level = dome - 15 + height * (0.3 + 0.9 * lateral ** 2)  # meniscus: higher laterally
-        fluid = lung.mask & (z <= level)
+        base = dome - 15 + 0.5 * height
+        # a layer along the pleura climbs higher laterally: seen tangentially it makes the meniscus
+        climb = dome - 15 + height * (0.5 + 1.0 * lateral ** 2)
+        shell = lung.depth.astype(np.float32) < ctx.rng.uniform(8, 14)
+        fluid = lung.mask & ((z <= base) | (shell & (z <= climb)))
         edits.append(block_edit(r, fluid, 15.0))
     severity = "large" if height > 65 else "moderate" if height > 45 else "small"
     side = "bilateral" if len(sides) == 2 else sides[0]
