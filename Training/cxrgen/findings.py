@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from . import prepare as P
+from . import boxstats, prepare as P
 from .lungs import LOBES, Lung, lobe_samples
 from .volume import Edit, StudyVolume, block_edit, region
 
@@ -69,9 +69,11 @@ def lobulated_ball(ctx: Context, r, center_vox: np.ndarray, radius: float, lobul
 
 
 def nodule(ctx: Context) -> Finding:
+    """Size and lobe from a real NIH Nodule or Mass box (expert boxes are loose: 0.6 x box size)."""
     mass = ctx.rng.random() < 0.25
-    radius = ctx.rng.uniform(13, 22) if mass else ctx.rng.uniform(4, 10)
-    lobe = str(ctx.rng.choice(list(LOBES)))
+    cx, cy, w, h = boxstats.sample("Mass" if mass else "Nodule", ctx.rng)
+    radius = float(np.clip(0.3 * np.sqrt(w * h), 13, 25) if mass else np.clip(0.3 * np.sqrt(w * h), 4, 10))
+    lobe = boxstats.lobe_for(cx, cy)
     side = lobe.split()[0]
     center = lobe_samples(ctx.v.labels, ctx.lungs[side], LOBES[lobe], radius + 4, ctx.rng)
     r = ctx.around(center, radius * 1.4)
@@ -85,9 +87,10 @@ def nodule(ctx: Context) -> Finding:
 
 def airspace(ctx: Context, kind: str) -> Finding:
     """Consolidation (-60..40 HU, lobe-bounded irregular ball) or ground-glass opacity (-550..-350 HU)."""
-    lobe = str(ctx.rng.choice(list(LOBES)))
+    cx, cy, w, h = boxstats.sample("Pneumonia" if kind == "consolidation" else "Infiltrate", ctx.rng)
+    lobe = boxstats.lobe_for(cx, cy)
     side = lobe.split()[0]
-    radius = ctx.rng.uniform(30, 50) if kind == "consolidation" else ctx.rng.uniform(25, 45)
+    radius = float(np.clip(0.35 * np.sqrt(w * h), 30, 50) if kind == "consolidation" else np.clip(0.35 * np.sqrt(w * h), 25, 45))
     center = lobe_samples(ctx.v.labels, ctx.lungs[side], LOBES[lobe], 10, ctx.rng)
     r = ctx.around(center, radius * 1.4)
     region_mask = lobulated_ball(ctx, r, center, radius, 0.3) & (ctx.v.labels[r] == LOBES[lobe])
@@ -109,10 +112,12 @@ def airspace(ctx: Context, kind: str) -> Finding:
 
 
 def atelectasis(ctx: Context) -> Finding:
-    side = ctx.side()
+    """Plate atelectasis in a lower lobe; side and width from a real NIH Atelectasis box."""
+    cx, _, w, _ = boxstats.sample("Atelectasis", ctx.rng)
+    side = "right" if cx < 0.5 else "left"
     lobe = f"{side} lower lobe"
     center = lobe_samples(ctx.v.labels, ctx.lungs[side], LOBES[lobe], 8, ctx.rng)
-    width, thick = ctx.rng.uniform(35, 70), ctx.rng.uniform(5, 12)
+    width, thick = float(np.clip(0.6 * w, 35, 70)), ctx.rng.uniform(5, 12)
     r = ctx.around(center, width)
     x, y, z = ctx.block_mm(r)
     c = center * ctx.spacing
@@ -125,8 +130,10 @@ def atelectasis(ctx: Context) -> Finding:
 
 
 def pleural_effusion(ctx: Context) -> Finding:
-    sides = ["right", "left"] if ctx.rng.random() < 0.2 else [ctx.side()]
-    height = ctx.rng.uniform(30, 80)
+    """Side and fluid height from a real NIH Effusion box (0.5 x its height, 30-80 mm)."""
+    cx, _, _, h = boxstats.sample("Effusion", ctx.rng)
+    sides = ["right", "left"] if ctx.rng.random() < 0.2 else ["right" if cx < 0.5 else "left"]
+    height = float(np.clip(0.5 * h, 30, 80))
     edits = []
     for side in sides:
         lung = ctx.lungs[side]
@@ -150,7 +157,9 @@ def pleural_effusion(ctx: Context) -> Finding:
 
 
 def pneumothorax(ctx: Context) -> Finding:
-    side = ctx.side()
+    """Side from a real NIH Pneumothorax box; rim 8-25 mm."""
+    cx, _, _, _ = boxstats.sample("Pneumothorax", ctx.rng)
+    side = "right" if cx < 0.5 else "left"
     lung = ctx.lungs[side]
     r = lung.box
     depth = lung.depth.astype(np.float32)

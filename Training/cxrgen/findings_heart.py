@@ -4,15 +4,17 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from . import prepare as P
+from . import boxstats, prepare as P
 from .findings import Context, Finding
 from .volume import Edit
 from .volume import block_edit, region
 
 
 def cardiomegaly(ctx: Context) -> Finding:
-    """Heart scaled by f laterally (less in depth and height); the lung it displaces becomes heart."""
-    f = ctx.rng.uniform(1.2, 1.4)
+    """Heart scaled by f laterally (less in depth and height); the lung it displaces becomes heart.
+    f from the width of a real NIH Cardiomegaly box over a normal heart width (~125 mm)."""
+    _, _, w, _ = boxstats.sample("Cardiomegaly", ctx.rng)
+    f = float(np.clip(w / 125, 1.2, 1.4))
     scale = np.array([f, 1 + (f - 1) * 0.4, 1 + (f - 1) * 0.25])
     labels = ctx.v.labels
     heart = np.argwhere(labels[::4, ::4, ::4] == P.HEART) * 4
