@@ -125,8 +125,11 @@ def atelectasis(ctx: Context) -> Finding:
     dz = (z - c[2]) - tilt * (x - c[0])
     disc = ((x - c[0]) ** 2 + (y - c[1]) ** 2) / width ** 2 + dz ** 2 / (thick / 2) ** 2 <= 1
     disc &= ctx.lung_in(r, side)
+    # plate atelectasis is streaky, not a solid rod: collapsed lung mixed with aerated lung
+    texture = ndimage.gaussian_filter(ctx.rng.standard_normal(disc.shape), 1.5)
+    values = ctx.rng.uniform(-250, -50) + 250 * texture / max(texture.std(), 1e-6)
     return Finding("atelectasis", ["Atelectasis", "Lung Opacity"], side, round(width), "mild" if width < 50 else "moderate",
-                   "atelectasis", lobe, [block_edit(r, disc, ctx.rng.uniform(0, 40))])
+                   "atelectasis", lobe, [block_edit(r, disc, np.clip(values, -700, 40))])
 
 
 def pleural_effusion(ctx: Context) -> Finding:
@@ -144,11 +147,11 @@ def pleural_effusion(ctx: Context) -> Finding:
         xs = np.nonzero(lung.mask.any(axis=(1, 2)))[0]
         x_med, x_lat = (xs[-1], xs[0]) if side == "right" else (xs[0], xs[-1])
         lateral = np.clip((x / ctx.spacing[0] - r[0].start - x_med) / (x_lat - x_med), 0, 1)
-        base = dome - 15 + 0.5 * height
-        # a layer along the pleura climbs higher laterally: seen tangentially it makes the meniscus
-        climb = dome - 15 + height * (0.5 + 1.0 * lateral ** 2)
-        shell = lung.depth.astype(np.float32) < ctx.rng.uniform(8, 14)
-        fluid = lung.mask & ((z <= base) | (shell & (z <= climb)))
+        # Upright meniscus: the surface sits at `base` in the middle of the hemithorax and climbs
+        # along the chest wall (small depth under the pleura), higher laterally.
+        base = dome - 15 + 0.35 * height
+        climb = height * (0.3 + 0.8 * lateral ** 1.5) * np.exp(-lung.depth.astype(np.float32) / 15.0)
+        fluid = lung.mask & (z <= base + climb)
         edits.append(block_edit(r, fluid, 15.0))
     severity = "large" if height > 65 else "moderate" if height > 45 else "small"
     side = "bilateral" if len(sides) == 2 else sides[0]
