@@ -144,9 +144,11 @@ def area(b: list[float]) -> float:
 
 def touched_anatomies(box: list[float], side: str, anatomy_boxes: dict[str, list[float]]) -> list[str]:
     """Anatomies on the finding's side (or midline) covering >= 30% of the finding box or >= 30% of
-    their own box, best first; at least the best one."""
+    their own box, best first; at least the best overlapping one, or else the nearest one (e.g. a
+    rib fracture on the chest wall outside every box)."""
     sides = {a["name"]: a["side"] for a in assets.anatomies()}
-    scored = []
+    scored, nearest = [], []
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     for name, b in anatomy_boxes.items():
         if side in ("right", "left") and sides[name] not in (side, "midline"):
             continue
@@ -154,9 +156,11 @@ def touched_anatomies(box: list[float], side: str, anatomy_boxes: dict[str, list
         score = max(inter / max(area(box), 1e-6), inter / max(area(b), 1e-6))
         if inter > 0:
             scored.append((score, name))
+        gap = max(b[0] - cx, 0, cx - b[2]) ** 2 + max(b[1] - cy, 0, cy - b[3]) ** 2
+        nearest.append((sides[name] == "midline" and side in ("right", "left"), gap, name))
     scored.sort(reverse=True)
     keep = [n for s, n in scored if s >= 0.3]
-    return keep or [n for _, n in scored[:1]]
+    return keep or [n for _, n in scored[:1]] or [min(nearest)[2]]
 
 
 def label_vector(finding_records: list[dict]) -> dict[str, int]:

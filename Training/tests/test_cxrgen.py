@@ -106,3 +106,12 @@ def test_manifest_validates_against_schema(tmp_path: Path):
         validator.validate(record)
         assert (tmp_path / record["image"]).stat().st_size > 1000
     assert [json.loads(l)["flipped"] for l in lines] == [False, True] * 3
+
+
+def test_a_finding_outside_every_box_names_the_nearest_same_side_anatomy():
+    from cxrgen.study import touched_anatomies
+    boxes = {a["name"]: [0.0, 0.0, 10.0, 10.0] for a in assets.anatomies()}
+    boxes["left costophrenic angle"] = [200.0, 150.0, 220.0, 170.0]
+    boxes["abdomen"] = [0.0, 180.0, 229.0, 256.0]
+    assert touched_anatomies([233.0, 171.0, 243.0, 189.0], "left", boxes) == ["left costophrenic angle"]
+    assert touched_anatomies([5.0, 5.0, 8.0, 8.0], "left", boxes)[0].startswith(("left", "abdomen", "aortic", "cardiac"))

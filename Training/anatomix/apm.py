@@ -1,0 +1,130 @@
+"""Anatomy Perception Module (AnatomiX stage one): the PyTorch twin of Shared/Models/APM*.swift.
+
+ResNet (1-channel stem, frozen batch norm) -> 1x1 projection to d -> 2-D sine position encoding ->
+post-norm DETR encoder (with a learned CLS token) and decoder over 36 fixed anatomy queries
+(query i is always anatomy i: no matching) -> box MLP (sigmoid cx, cy, w, h), CLS -> 14 labels,
+feature module (attention of the decoder output over the encoder memory -> Linear d -> 16) = the
+36 anatomical tokens. Sizes come from ApmConfiguration, so the published sizes run unchanged.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ApmConfiguration:
+    image_size: int = 1024
+    block: str = "bottleneck"              # "basic" (ResNet-18/34) or "bottleneck" (ResNet-50)
+    blocks: tuple[int, ...] = (3, 4, 6, 3)
+    widths: tuple[int, ...] = (64, 128, 256, 512)
+    stem_width: int = 64
+    d_model: int = 256
+    heads: int = 4
+    encoder_layers: int = 4
+    decoder_layers: int = 4
+    feed_forward: int = 1024
+    dropout: float = 0.1
+    anatomies: int = 36
+    labels: int = 14
+    token_dim: int = 16
+    feature_heads: int = 2
+
+    @property
+    def expansion(self) -> int:
+        return 4 if self.block == "bottleneck" else 1
+
+    @property
+    def feature_size(self) -> int:
+        return self.image_size // 32
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ApmConfiguration":
+        raw = json.loads(Path(path).read_text())
+        raw = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in cls.__dataclass_fields__}
+        return cls(**raw)
+
+
+class FrozenBatchNorm2d(nn.Module):
+    """Batch norm with fixed statistics and affine parameters (folded into the conv in Swift)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        for name, value in (("weight", 1.0), ("bias", 0.0), ("running_mean", 0.0), ("running_var", 1.0)):
+            self.register_buffer(name, torch.full((channels,), value))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = self.weight * (self.running_var + 1e-5).rsqrt()
+        shift = self.bias - self.running_mean * scale
+        return x * scale[None, :, None, None] + shift[None, :, None, None]
+
+
+def conv(cin: int, cout: int, k: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, k, stride, k // 2, bias=False)
+
+
+class ResNetBlock(nn.Module):
+    def __init__(self, c: ApmConfiguration, cin: int, width: int, stride: int) -> None:
+        super().__init__()
+        cout = width * c.expansion
+        if c.block == "bottleneck":
+            self.conv1, self.bn1 = conv(cin, width, 1), FrozenBatchNorm2d(width)
+            self.conv2, self.bn2 = conv(width, width, 3, stride), FrozenBatchNorm2d(width)
+            self.conv3, self.bn3 = conv(width, cout, 1), FrozenBatchNorm2d(cout)
+        else:
+            self.conv1, self.bn1 = conv(cin, width, 3, stride), FrozenBatchNorm2d(width)
+            self.conv2, self.bn2 = conv(width, width, 3), FrozenBatchNorm2d(width)
+        self.downsample = (nn.Sequential(conv(cin, cout, 1, stride), FrozenBatchNorm2d(cout))
+                           if stride != 1 or cin != cout else None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if hasattr(self, "conv3"):
+            out = self.bn3(self.conv3(F.relu(out)))
+        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class ResNet(nn.Module):
+    """1-channel ResNet: 7x7/2 stem, 3x3/2 max-pool, four stages (strides 1, 2, 2, 2): /32 overall."""
+
+    def __init__(self, c: ApmConfiguration) -> None:
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(1, c.stem_width, 7, 2, 3, bias=False), FrozenBatchNorm2d(c.stem_width)
+        cin, stages = c.stem_width, []
+        for i, (n, width) in enumerate(zip(c.blocks, c.widths)):
+            blocks = []
+            for b in range(n):
+                blocks.append(ResNetBlock(c, cin, width, 2 if (b == 0 and i > 0) else 1))
+                cin = width * c.expansion
+            stages.append(nn.Sequential(*blocks))
+        self.layers = nn.ModuleList(stages)
+        self.out_channels = cin
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, 1, H, W] -> [B, C, H/32, W/32]
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
+        for stage in self.layers:
+            x = stage(x)
+        return x
+
+
+def sine_position_encoding(h: int, w: int, d: int, temperature: float = 10000.0) -> torch.Tensor:
+    """DETR's normalised 2-D sine encoding: [h*w, d] (d/2 features per axis, y first)."""
+    per_axis = d // 2
+    scale = 2 * math.pi
+    y = (torch.arange(1, h + 1, dtype=torch.float32) / h * scale)[:, None].expand(h, w)
+    x = (torch.arange(1, w + 1, dtype=torch.float32) / w * scale)[None, :].expand(h, w)
+    dim_t = temperature ** (2 * (torch.arange(per_axis) // 2) / per_axis)
+    px, py = x[..., None] / dim_t, y[..., None] / dim_t                       # [h, w, d/2]
+    px = torch.stack((px[..., 0::2].sin(), px[..., 1::2].cos()), dim=3).flatten(2)
+    py = torch.stack((py[..., 0::2].sin(), py[..., 1::2].cos()), dim=3).flatten(2)
+    return torch.cat((py, px), dim=2).reshape(h * w, d)
