@@ -114,4 +114,5 @@ def test_a_finding_outside_every_box_names_the_nearest_same_side_anatomy():
     boxes["left costophrenic angle"] = [200.0, 150.0, 220.0, 170.0]
     boxes["abdomen"] = [0.0, 180.0, 229.0, 256.0]
     assert touched_anatomies([233.0, 171.0, 243.0, 189.0], "left", boxes) == ["left costophrenic angle"]
-    assert touched_anatomies([5.0, 5.0, 8.0, 8.0], "left", boxes)[0].startswith(("left", "abdomen", "aortic", "cardiac"))
+    sides = {a["name"]: a["side"] for a in assets.anatomies()}
+    assert {sides[n] for n in touched_anatomies([5.0, 5.0, 8.0, 8.0], "left", boxes)} <= {"left", "midline"}
