@@ -128,3 +128,107 @@ def sine_position_encoding(h: int, w: int, d: int, temperature: float = 10000.0)
     px = torch.stack((px[..., 0::2].sin(), px[..., 1::2].cos()), dim=3).flatten(2)
     py = torch.stack((py[..., 0::2].sin(), py[..., 1::2].cos()), dim=3).flatten(2)
     return torch.cat((py, px), dim=2).reshape(h * w, d)
+
+
+class BoxHead(nn.Module):
+    """MLP d -> d -> d -> 4 with sigmoid: normalised (cx, cy, w, h)."""
+
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, 4)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i, layer in enumerate(self.layers):
+            x = layer(x) if i == len(self.layers) - 1 else F.relu(layer(x))
+        return x.sigmoid()
+
+
+class AnatomyPerceptionModule(nn.Module):
+    def __init__(self, c: ApmConfiguration) -> None:
+        super().__init__()
+        from .apm_transformer import Transformer
+
+        self.configuration = c
+        self.backbone = ResNet(c)
+        self.projection = nn.Conv2d(self.backbone.out_channels, c.d_model, 1)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, c.d_model))
+        self.query_embed = nn.Parameter(torch.randn(c.anatomies, c.d_model) * 0.02)
+        self.transformer = Transformer(c.d_model, c.heads, c.feed_forward, c.dropout, c.encoder_layers, c.decoder_layers)
+        self.box_head = BoxHead(c.d_model)
+        self.label_head = nn.Linear(c.d_model, c.labels)
+        self.feature_attention = nn.MultiheadAttention(c.d_model, c.feature_heads, batch_first=True)
+        self.feature_projection = nn.Linear(c.d_model, c.token_dim)
+        self.register_buffer("position", sine_position_encoding(c.feature_size, c.feature_size, c.d_model), persistent=False)
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """image [B, 1, S, S] in [0, 1] -> boxes [B, 36, 4], logits [B, 14], tokens [B, 36, 16], memory [B, 1+N, d]."""
+        b = image.shape[0]
+        features = self.projection(self.backbone(image))                      # [B, d, h, w]
+        src = features.flatten(2).transpose(1, 2)                              # [B, N, d]
+        src = torch.cat([self.cls_token.expand(b, -1, -1), src], dim=1)        # [B, 1+N, d]
+        pos = torch.cat([torch.zeros(1, self.configuration.d_model), self.position])[None].expand(b, -1, -1)
+        queries = self.query_embed[None].expand(b, -1, -1)                     # [B, 36, d]
+        memory, decoded = self.transformer(src, pos, queries)
+        attended = self.feature_attention(decoded, memory, memory, need_weights=False)[0]
+        return {"boxes": self.box_head(decoded), "logits": self.label_head(memory[:, 0]),
+                "tokens": self.feature_projection(attended), "memory": memory}
+
+
+class TextHead(nn.Module):
+    """Trainable MLP from frozen MiniLM sentence embeddings (384) to the 16-d token space."""
+
+    def __init__(self, text_dim: int = 384, hidden: int = 256, token_dim: int = 16) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(text_dim, hidden), nn.Linear(hidden, token_dim)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers[1](F.gelu(self.layers[0](x)))
+
+
+def box_cxcywh_to_xyxy(b: torch.Tensor) -> torch.Tensor:
+    cx, cy, w, h = b.unbind(-1)
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1)
+
+
+def generalized_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Element-wise GIoU of xyxy boxes [..., 4]."""
+    area_a = (a[..., 2] - a[..., 0]).clamp(min=0) * (a[..., 3] - a[..., 1]).clamp(min=0)
+    area_b = (b[..., 2] - b[..., 0]).clamp(min=0) * (b[..., 3] - b[..., 1]).clamp(min=0)
+    lt, rb = torch.maximum(a[..., :2], b[..., :2]), torch.minimum(a[..., 2:], b[..., 2:])
+    inter = (rb - lt).clamp(min=0).prod(-1)
+    union = area_a + area_b - inter
+    hull = (torch.maximum(a[..., 2:], b[..., 2:]) - torch.minimum(a[..., :2], b[..., :2])).clamp(min=0).prod(-1)
+    return inter / union.clamp(min=1e-7) - (hull - union) / hull.clamp(min=1e-7)
+
+
+@dataclass
+class LossWeights:
+    """AnatomiX's recipe: L1 x5, GIoU x3, label BCE x2, contrastive x1."""
+    l1: float = 5.0
+    giou: float = 3.0
+    labels: float = 2.0
+    contrastive: float = 1.0
+    temperature: float = 0.01
+    extra: dict = field(default_factory=dict)
+
+
+def apm_losses(out: dict[str, torch.Tensor], boxes: torch.Tensor, present: torch.Tensor, labels: torch.Tensor,
+               text_tokens: torch.Tensor, text_embeddings: torch.Tensor, w: LossWeights = LossWeights()) -> dict[str, torch.Tensor]:
+    """boxes [B, 36, 4] cxcywh targets, present [B, 36] (missing anatomy -> no box loss), labels [B, 14],
+    text_tokens [B, 36, 16] (text head of each anatomy's sentence), text_embeddings [B, 36, 384] (frozen)."""
+    m = present.float()[..., None]
+    n = m.sum().clamp(min=1)
+    l1 = (F.l1_loss(out["boxes"], boxes, reduction="none") * m).sum() / n
+    giou = ((1 - generalized_iou(box_cxcywh_to_xyxy(out["boxes"]), box_cxcywh_to_xyxy(boxes))) * m[..., 0]).sum() / n
+    bce = F.binary_cross_entropy_with_logits(out["logits"], labels.float())
+    # Contrastive soft-KL: softmax over all objects in the batch of cos(token, text) / T, against the
+    # same softmax over cosines of the frozen sentence embeddings (soft targets); symmetric.
+    tokens = F.normalize(out["tokens"][present], dim=-1)
+    texts = F.normalize(text_tokens[present], dim=-1)
+    frozen = F.normalize(text_embeddings[present], dim=-1)
+    logits = tokens @ texts.T / w.temperature
+    target = (frozen @ frozen.T / w.temperature).softmax(-1)
+    kl = F.kl_div(logits.log_softmax(-1), target, reduction="batchmean") + \
+        F.kl_div(logits.T.log_softmax(-1), target.T, reduction="batchmean")
+    total = w.l1 * l1 + w.giou * giou + w.labels * bce + w.contrastive * kl / 2
+    return {"total": total, "l1": l1, "giou": giou, "labels": bce, "contrastive": kl / 2}
