@@ -1,0 +1,48 @@
+import Testing
+@testable import Tensor
+
+@Suite struct ConvolutionTests {
+    /// Direct 7-loop convolution in Double.
+    func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int) -> Tensor {
+        let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (cout, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+        let hout = (h + 2 * padding - kh) / stride + 1, wout = (wd + 2 * padding - kw) / stride + 1
+        var out = Tensor(shape: [batch, cout, hout, wout])
+        for n in 0..<batch { for o in 0..<cout { for oy in 0..<hout { for ox in 0..<wout {
+            var acc = Double(b?[o] ?? 0)
+            for c in 0..<cin { for dy in 0..<kh { for dx in 0..<kw {
+                let y = oy * stride - padding + dy, xx = ox * stride - padding + dx
+                if y >= 0, y < h, xx >= 0, xx < wd { acc += Double(x[n, c, y, xx]) * Double(w[o, c, dy, dx]) }
+            } } }
+            out[n, o, oy, ox] = Float(acc)
+        } } } }
+        return out
+    }
+
+    @Test(arguments: [(3, 2, 1), (7, 2, 3), (1, 1, 0), (1, 2, 0), (3, 1, 1)])
+    func conv2dMatchesNaive(kernel: Int, stride: Int, padding: Int) {
+        let x = randomTensor([2, 3, 11, 9], seed: 50), w = randomTensor([4, 3, kernel, kernel], seed: 51), b = randomTensor([4], seed: 52)
+        #expect(x.conv2d(weight: w, bias: b, stride: stride, padding: padding)
+            .maxAbsDifference(naiveConv(x, w, b, stride: stride, padding: padding)) < 1e-4)
+        #expect(x.conv2d(weight: w, stride: stride, padding: padding)
+            .maxAbsDifference(naiveConv(x, w, nil, stride: stride, padding: padding)) < 1e-4)
+    }
+
+    @Test func maxPoolMatchesNaive() {
+        let x = randomTensor([1, 2, 7, 6], seed: 53)
+        let y = x.maxPool2d(kernel: 3, stride: 2, padding: 1)
+        #expect(y.shape == [1, 2, 4, 3])
+        for c in 0..<2 { for oy in 0..<4 { for ox in 0..<3 {
+            var best = -Float.infinity
+            for dy in -1...1 { for dx in -1...1 {
+                let yy = oy * 2 + dy, xx = ox * 2 + dx
+                if yy >= 0, yy < 7, xx >= 0, xx < 6 { best = max(best, x[0, c, yy, xx]) }
+            } }
+            #expect(y[0, c, oy, ox] == best)
+        } } }
+    }
+
+    @Test func reluClampsNegatives() {
+        #expect(Tensor(shape: [3], storage: [-1, 0, 2]).relu().storage == [0, 0, 2])
+    }
+}
