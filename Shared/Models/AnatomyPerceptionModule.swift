@@ -1,0 +1,88 @@
+import Foundation
+public import Tensor
+
+/// What the APM returns for a batch of images.
+public struct ApmOutput: Sendable {
+    /// `[B, 36, 4]` normalised (cx, cy, w, h) on the letterboxed square.
+    public let boxes: Tensor
+    /// `[B, 14]` CheXpert label logits.
+    public let logits: Tensor
+    /// `[B, 36, 16]` anatomical tokens.
+    public let tokens: Tensor
+    /// `[B, 1 + N, d]` encoder memory (CLS first).
+    public let memory: Tensor
+}
+
+/// AnatomiX stage one, twin of `Training/anatomix/apm.py::AnatomyPerceptionModule`: ResNet with
+/// folded frozen batch norm -> 1x1 projection -> sine positions -> post-norm DETR with a CLS token
+/// and 36 fixed anatomy queries -> box MLP, label head, feature module.
+public struct AnatomyPerceptionModule: Sendable {
+    public let configuration: ApmConfiguration
+    let backbone: ResNet
+    let projectionWeight: Tensor, projectionBias: Tensor   // [d, C, 1, 1], [d]
+    let clsToken: Tensor                                    // [d]
+    let queries: Tensor                                     // [36, d]
+    let encoder: [DETREncoderLayer]
+    let decoder: [DETRDecoderLayer]
+    let decoderNorm: LayerNorm
+    let boxHead: [Linear]
+    let labelHead: Linear
+    let featureAttention: MultiheadAttention
+    let featureProjection: Linear
+    let position: Tensor                                    // [1 + N, d], zeros for CLS
+
+    public init(configuration c: ApmConfiguration, weights w: inout WeightLoader) throws {
+        configuration = c
+        backbone = try ResNet(&w, c: c)
+        projectionWeight = try w.take("projection.weight", [c.dModel, c.backboneChannels, 1, 1])
+        projectionBias = try w.take("projection.bias", [c.dModel])
+        clsToken = try w.take("cls_token", [1, 1, c.dModel]).reshaped([c.dModel])
+        queries = try w.take("query_embed", [c.anatomies, c.dModel])
+        encoder = try (0..<c.encoderLayers).map { try DETREncoderLayer(&w, prefix: "transformer.encoder.\($0).", c: c) }
+        decoder = try (0..<c.decoderLayers).map { try DETRDecoderLayer(&w, prefix: "transformer.decoder.\($0).", c: c) }
+        decoderNorm = try LayerNorm(&w, prefix: "transformer.decoder_norm.", d: c.dModel)
+        boxHead = try [(c.dModel, c.dModel), (c.dModel, c.dModel), (c.dModel, 4)].enumerated().map {
+            try Linear(&w, prefix: "box_head.layers.\($0.offset).", input: $0.element.0, output: $0.element.1)
+        }
+        labelHead = try Linear(&w, prefix: "label_head.", input: c.dModel, output: c.labels)
+        featureAttention = try MultiheadAttention(&w, prefix: "feature_attention.", d: c.dModel, heads: c.featureHeads)
+        featureProjection = try Linear(&w, prefix: "feature_projection.", input: c.dModel, output: c.tokenDim)
+        let grid = Tensor.sinePositionEncoding(height: c.featureSize, width: c.featureSize, dimension: c.dModel)
+        position = Tensor.concatenate(rows: [Tensor(shape: [1, c.dModel]), grid])
+    }
+
+    /// Runs `images: [B, 1, S, S]` (S = image_size, values in [0, 1]).
+    public func callAsFunction(_ images: Tensor) throws -> ApmOutput {
+        let c = configuration
+        guard images.rank == 4, images.shape[1] == 1, images.shape[2] == c.imageSize, images.shape[3] == c.imageSize else {
+            throw ModelError(.invalidInput, "APM input must be [B, 1, \(c.imageSize), \(c.imageSize)], got \(images.shape)")
+        }
+        let b = images.shape[0], d = c.dModel
+        let features = backbone(images).conv2d(weight: projectionWeight, bias: projectionBias)   // [B, d, h, w]
+        let n = c.featureSize * c.featureSize
+        var tokens = [Float](repeating: 0, count: b * (1 + n) * d)                              // [B, 1 + N, d]
+        for i in 0..<b {
+            let base = i * (1 + n) * d
+            for k in 0..<d { tokens[base + k] = clsToken.storage[k] }
+            for k in 0..<d { for p in 0..<n { tokens[base + (1 + p) * d + k] = features.storage[(i * d + k) * n + p] } }
+        }
+        var memory = Tensor(shape: [b, 1 + n, d], storage: tokens)
+        let pos = position.reshaped([1, 1 + n, d])
+        for layer in encoder { memory = layer(memory, position: pos) }
+        let queryPosition = queries.reshaped([1, c.anatomies, d])
+        var t = Tensor(shape: [b, c.anatomies, d])
+        for layer in decoder { t = layer(t, memory: memory, position: pos, queryPosition: queryPosition) }
+        let decoded = decoderNorm(t)                                                              // [B, 36, d]
+        var box = decoded
+        for (i, layer) in boxHead.enumerated() { box = i == boxHead.count - 1 ? layer(box) : layer(box).relu() }
+        var clsRows = [Float]()
+        for i in 0..<b {
+            let start = i * (1 + n) * d
+            clsRows += memory.storage[start..<(start + d)]
+        }
+        let cls = Tensor(shape: [b, d], storage: clsRows)                                        // [B, d]
+        let attended = featureAttention(query: decoded, key: memory, value: memory)
+        return ApmOutput(boxes: box.map { 1 / (1 + exp(-$0)) }, logits: labelHead(cls),
+                         tokens: featureProjection(attended), memory: memory)
+    }
+}

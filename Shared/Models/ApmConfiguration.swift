@@ -1,0 +1,62 @@
+/// Sizes of the Anatomy Perception Module, decoded from `config.json` (written by
+/// `Training/anatomix/apm.py::ApmConfiguration.save`).
+public struct ApmConfiguration: Codable, Sendable, Equatable {
+    public var imageSize: Int
+    public var block: String          // "basic" or "bottleneck"
+    public var blocks: [Int]
+    public var widths: [Int]
+    public var stemWidth: Int
+    public var dModel: Int
+    public var heads: Int
+    public var encoderLayers: Int
+    public var decoderLayers: Int
+    public var feedForward: Int
+    public var anatomies: Int
+    public var labels: Int
+    public var tokenDim: Int
+    public var featureHeads: Int
+
+    enum CodingKeys: String, CodingKey {
+        case imageSize = "image_size", block, blocks, widths, stemWidth = "stem_width", dModel = "d_model", heads
+        case encoderLayers = "encoder_layers", decoderLayers = "decoder_layers", feedForward = "feed_forward"
+        case anatomies, labels, tokenDim = "token_dim", featureHeads = "feature_heads"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        imageSize = try c.decode(Int.self, forKey: .imageSize)
+        block = try c.decode(String.self, forKey: .block)
+        blocks = try c.decode([Int].self, forKey: .blocks)
+        widths = try c.decode([Int].self, forKey: .widths)
+        stemWidth = try c.decode(Int.self, forKey: .stemWidth)
+        dModel = try c.decode(Int.self, forKey: .dModel)
+        heads = try c.decode(Int.self, forKey: .heads)
+        encoderLayers = try c.decode(Int.self, forKey: .encoderLayers)
+        decoderLayers = try c.decode(Int.self, forKey: .decoderLayers)
+        feedForward = try c.decode(Int.self, forKey: .feedForward)
+        anatomies = try c.decode(Int.self, forKey: .anatomies)
+        labels = try c.decode(Int.self, forKey: .labels)
+        tokenDim = try c.decode(Int.self, forKey: .tokenDim)
+        featureHeads = try c.decode(Int.self, forKey: .featureHeads)
+        try validate()
+    }
+
+    public var expansion: Int { block == "bottleneck" ? 4 : 1 }
+    public var featureSize: Int { imageSize / 32 }
+    public var backboneChannels: Int { widths.last! * expansion }
+
+    func validate() throws {
+        guard block == "basic" || block == "bottleneck" else {
+            throw ModelError(.invalidConfiguration, "APM block '\(block)' is not 'basic' or 'bottleneck'")
+        }
+        guard blocks.count == widths.count, !blocks.isEmpty, blocks.allSatisfy({ $0 > 0 }), widths.allSatisfy({ $0 > 0 }) else {
+            throw ModelError(.invalidConfiguration, "APM blocks \(blocks) and widths \(widths) must be positive and of equal length")
+        }
+        guard imageSize >= 64, imageSize % 32 == 0 else {
+            throw ModelError(.invalidConfiguration, "APM image_size \(imageSize) must be a multiple of 32, at least 64")
+        }
+        guard dModel % heads == 0, dModel % featureHeads == 0, dModel % 4 == 0 else {
+            throw ModelError(.invalidConfiguration, "APM d_model \(dModel) must divide by heads \(heads), feature_heads \(featureHeads) and 4")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Tensor
+
+/// A convolution with its frozen batch norm folded in: `W' = W * s`, `b' = β - μ s`, `s = γ / √(σ² + ε)`.
+struct FoldedConv: Sendable {
+    let weight: Tensor   // [Cout, Cin, k, k]
+    let bias: Tensor     // [Cout]
+    let stride: Int
+    let padding: Int
+
+    init(_ w: inout WeightLoader, conv: String, bn: String, cin: Int, cout: Int, kernel: Int, stride: Int) throws {
+        var weight = try w.take(conv + ".weight", [cout, cin, kernel, kernel])
+        let gamma = try w.take(bn + ".weight", [cout]), beta = try w.take(bn + ".bias", [cout])
+        let mean = try w.take(bn + ".running_mean", [cout]), variance = try w.take(bn + ".running_var", [cout])
+        let per = cin * kernel * kernel
+        var bias = [Float](repeating: 0, count: cout)
+        for o in 0..<cout {
+            let scale = gamma.storage[o] / (variance.storage[o] + 1e-5).squareRoot()
+            for i in 0..<per { weight.storage[o * per + i] *= scale }
+            bias[o] = beta.storage[o] - mean.storage[o] * scale
+        }
+        self.weight = weight
+        self.bias = Tensor(shape: [cout], storage: bias)
+        self.stride = stride
+        self.padding = kernel / 2
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
+    }
+}
+
+/// One residual block (basic or bottleneck), twin of `Training/anatomix/apm.py::ResNetBlock`.
+struct ResNetBlock: Sendable {
+    let convs: [FoldedConv]
+    let downsample: FoldedConv?
+
+    init(_ w: inout WeightLoader, prefix p: String, c: ApmConfiguration, cin: Int, width: Int, stride: Int) throws {
+        let cout = width * c.expansion
+        if c.block == "bottleneck" {
+            convs = [try FoldedConv(&w, conv: p + "conv1", bn: p + "bn1", cin: cin, cout: width, kernel: 1, stride: 1),
+                     try FoldedConv(&w, conv: p + "conv2", bn: p + "bn2", cin: width, cout: width, kernel: 3, stride: stride),
+                     try FoldedConv(&w, conv: p + "conv3", bn: p + "bn3", cin: width, cout: cout, kernel: 1, stride: 1)]
+        } else {
+            convs = [try FoldedConv(&w, conv: p + "conv1", bn: p + "bn1", cin: cin, cout: width, kernel: 3, stride: stride),
+                     try FoldedConv(&w, conv: p + "conv2", bn: p + "bn2", cin: width, cout: width, kernel: 3, stride: 1)]
+        }
+        downsample = stride != 1 || cin != cout
+            ? try FoldedConv(&w, conv: p + "downsample.0", bn: p + "downsample.1", cin: cin, cout: cout, kernel: 1, stride: stride)
+            : nil
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        var out = x
+        for (i, conv) in convs.enumerated() {
+            out = conv(out)
+            if i < convs.count - 1 { out = out.relu() }
+        }
+        return (out + (downsample?(x) ?? x)).relu()
+    }
+}
+
+/// 1-channel ResNet: 7x7/2 stem, 3x3/2 max-pool, stages with strides 1, 2, 2, 2 (/32 overall).
+struct ResNet: Sendable {
+    let stem: FoldedConv
+    let stages: [[ResNetBlock]]
+
+    init(_ w: inout WeightLoader, c: ApmConfiguration) throws {
+        stem = try FoldedConv(&w, conv: "backbone.conv1", bn: "backbone.bn1", cin: 1, cout: c.stemWidth, kernel: 7, stride: 2)
+        var cin = c.stemWidth
+        var stages = [[ResNetBlock]]()
+        for (i, (count, width)) in zip(c.blocks, c.widths).enumerated() {
+            var blocks = [ResNetBlock]()
+            for b in 0..<count {
+                blocks.append(try ResNetBlock(&w, prefix: "backbone.layers.\(i).\(b).", c: c, cin: cin, width: width,
+                                              stride: b == 0 && i > 0 ? 2 : 1))
+                cin = width * c.expansion
+            }
+            stages.append(blocks)
+        }
+        self.stages = stages
+    }
+
+    /// `[B, 1, S, S]` -> `[B, C, S/32, S/32]`.
+    func callAsFunction(_ image: Tensor) -> Tensor {
+        var x = stem(image).relu().maxPool2d(kernel: 3, stride: 2, padding: 1)
+        for stage in stages { for block in stage { x = block(x) } }
+        return x
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import TestSupport
+import Testing
+@testable import Models
+import Tensor
+
+/// The Swift APM against its PyTorch twin on a tiny random model (Training/export_apm_fixtures.py):
+/// boxes and labels within 1e-3, tokens and encoder memory with cosine >= 0.999.
+@Suite struct APMParityTests {
+    static let directory = Repository.fixture("apm").path
+
+    func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        let dot = zip(a, b).map(*).reduce(0, +)
+        return dot / (a.map { $0 * $0 }.reduce(0, +).squareRoot() * b.map { $0 * $0 }.reduce(0, +).squareRoot())
+    }
+
+    @Test func outputsMatchPyTorch() throws {
+        let model = try AnatomyPerceptionModule(directory: Self.directory)
+        let io = try SafeTensorsFile(path: Repository.fixture("apm/io.safetensors").path)
+        let out = try model(try io.tensor("image"))
+        let boxes = try io.tensor("boxes"), logits = try io.tensor("logits")
+        #expect(out.boxes.shape == boxes.shape && out.logits.shape == logits.shape)
+        #expect(out.boxes.maxAbsDifference(boxes) < 1e-3, "boxes max |Δ| \(out.boxes.maxAbsDifference(boxes))")
+        #expect(out.logits.maxAbsDifference(logits) < 1e-3, "logits max |Δ| \(out.logits.maxAbsDifference(logits))")
+        for name in ["tokens", "memory"] {
+            let expected = try io.tensor(name)
+            let got = name == "tokens" ? out.tokens : out.memory
+            #expect(got.shape == expected.shape)
+            let width = expected.shape.last!
+            for r in 0..<(expected.count / width) {
+                let c = cosine(Array(got.storage[(r * width)..<((r + 1) * width)]), Array(expected.storage[(r * width)..<((r + 1) * width)]))
+                #expect(c >= 0.999, "\(name) row \(r) cosine \(c)")
+            }
+        }
+    }
+
+    @Test func sinePositionEncodingMatchesPyTorchLayout() {
+        // y features first: row 0 of a 1x1 grid is sin/cos of 2π (y) then of 2π (x).
+        let e = Tensor.sinePositionEncoding(height: 1, width: 1, dimension: 8)
+        let twoPi = 2 * Float.pi
+        let expectedAxis: [Float] = [sin(twoPi), cos(twoPi), sin(twoPi / 100), cos(twoPi / 100)]
+        for (g, x) in zip(e.storage, expectedAxis + expectedAxis) { #expect(abs(g - x) < 1e-5) }
+    }
+
+    @Test func wrongInputShapeIsAnError() throws {
+        let model = try AnatomyPerceptionModule(directory: Self.directory)
+        #expect { try model(Tensor(shape: [1, 1, 64, 64])) } throws: { ($0 as? ModelError)?.kind == .invalidInput }
+    }
+}

@@ -1,0 +1,50 @@
+"""Export APM parity fixtures for the Swift tests (Tests/Fixtures/apm/): a tiny randomly
+initialised AnatomyPerceptionModule (batch-norm statistics randomised too, so folding is tested),
+its weights, two input images and every output. No training needed; the trained model gets its
+own fixtures from the checkpoint in issue [3/7].
+
+    Training/.venv/bin/python Training/export_apm_fixtures.py [--out Tests/Fixtures/apm]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from anatomix.apm import AnatomyPerceptionModule, ApmConfiguration, FrozenBatchNorm2d
+
+TINY = ApmConfiguration(image_size=128, block="bottleneck", blocks=(1, 1, 1, 1), widths=(4, 8, 8, 16), stem_width=8,
+                        d_model=32, heads=4, encoder_layers=2, decoder_layers=2, feed_forward=64, dropout=0.0,
+                        anatomies=36, labels=14, token_dim=16, feature_heads=2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="Tests/Fixtures/apm")
+    args = parser.parse_args()
+    torch.manual_seed(7)
+    model = AnatomyPerceptionModule(TINY).eval()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, FrozenBatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+        model.cls_token.normal_(0, 0.5)
+    image = torch.rand(2, 1, TINY.image_size, TINY.image_size)
+    with torch.inference_mode():
+        out = model(image)
+    directory = Path(args.out)
+    directory.mkdir(parents=True, exist_ok=True)
+    TINY.save(directory / "config.json")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(directory / "apm.safetensors"))
+    save_file({"image": image.contiguous(), **{k: v.contiguous() for k, v in out.items()}}, str(directory / "io.safetensors"))
+    n = sum(v.numel() for v in model.state_dict().values())
+    print(f"wrote {directory}: {n} weights, outputs {[tuple(v.shape) for v in out.values()]}")
+
+
+if __name__ == "__main__":
+    main()
