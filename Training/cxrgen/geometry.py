@@ -48,18 +48,20 @@ class Rays:
     displacement: np.ndarray  # [2, H, W] elastic (X, Z) offsets in mm
     scale: float
 
+    def __post_init__(self) -> None:
+        # Each ray is X = x0 + gx Y, Z = z0 + gz Y in the volume frame (elastic offset folded into x0, z0).
+        d = self.target - self.origin
+        self.gx, self.gz = d[..., 0] / d[..., 1], d[..., 2] / d[..., 1]
+        self.x0 = self.origin[0] - self.origin[1] * self.gx - self.displacement[0]
+        self.z0 = self.origin[2] - self.origin[1] * self.gz - self.displacement[1]
+
     def crossing(self, y: float) -> tuple[np.ndarray, np.ndarray]:
         """(X, Z) in mm where each ray crosses the plane Y = y, elastic offset applied."""
-        d = self.target - self.origin
-        t = (y - self.origin[1]) / d[..., 1]
-        x = self.origin[0] + t * d[..., 0] - self.displacement[0]
-        z = self.origin[2] + t * d[..., 2] - self.displacement[1]
-        return x, z
+        return self.x0 + y * self.gx, self.z0 + y * self.gz
 
     def path_factor(self) -> np.ndarray:
         """World path length per unit of volume-frame Y along each ray (obliquity x scale)."""
-        d = self.target - self.origin
-        return self.scale * np.sqrt(1 + (d[..., 0] / d[..., 1]) ** 2 + (d[..., 2] / d[..., 1]) ** 2)
+        return self.scale * np.sqrt(1 + self.gx ** 2 + self.gz ** 2)
 
 
 def rays(view: View, center: np.ndarray, anterior_y: float, posterior_y: float, top_z: float, grid: int) -> Rays:

@@ -27,13 +27,14 @@ def line_integrals(a: np.ndarray, b: np.ndarray, edges: np.ndarray, spacing: tup
                    rays: Rays, exposure: Exposure) -> np.ndarray:
     """sum mu ds along every ray: [H, W]."""
     sx, sy, sz = spacing
-    mu = a + (exposure.bone_boost - 1) * b  # [S, I, K]
-    total = np.zeros(rays.target.shape[:2])
-    for s in range(mu.shape[0]):
+    mu = a + np.float32(exposure.bone_boost - 1) * b  # [S, I, K]
+    slabs, ni, nk = mu.shape
+    total = np.zeros(rays.target.shape[0] * rays.target.shape[1], np.float32)
+    for s in range(slabs):
         y = (edges[s] + edges[s + 1] - 1) / 2 * sy
         x, z = rays.crossing(y)
-        total += ndimage.map_coordinates(mu[s], [x / sx, z / sz], order=1, mode="constant", cval=0.0)
-    return total * rays.path_factor() * exposure.attenuation
+        total += bilinear(mu[s].reshape(1, -1), ni, nk, (x / sx).ravel(), (z / sz).ravel())[0]
+    return total.reshape(rays.target.shape[:2]) * rays.path_factor() * exposure.attenuation
 
 
 def structure_maps(structures: np.ndarray, edges: np.ndarray, spacing: tuple[float, float, float],
