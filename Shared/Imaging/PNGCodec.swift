@@ -6,16 +6,27 @@ public import Foundation
 /// 8-bit files (gray, gray+alpha, RGB, RGBA, palette) are read as 8-bit gray; 16-bit files as
 /// 16-bit linear gray, so no precision is lost. Colour is converted to gray by libpng.
 public enum PNGCodec {
+    /// Size limits checked from the header, before any pixel is decoded.
+    public struct Limits: Sendable {
+        public var minimumSide = 64
+        public var maximumPixels = 100_000_000
+        public init(minimumSide: Int = 64, maximumPixels: Int = 100_000_000) {
+            self.minimumSide = minimumSide
+            self.maximumPixels = maximumPixels
+        }
+        public static let none = Limits(minimumSide: 1, maximumPixels: Int.max)
+    }
+
     /// Decodes the PNG at `path`.
-    public static func read(path: String) throws -> GrayImage {
+    public static func read(path: String, limits: Limits = Limits()) throws -> GrayImage {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ImagingError(path: path, reason: "cannot read the file (missing or unreadable)")
         }
-        return try decode(data, name: path)
+        return try decode(data, name: path, limits: limits)
     }
 
     /// Decodes PNG bytes; `name` labels errors.
-    public static func decode(_ data: Data, name: String = "<memory>") throws -> GrayImage {
+    public static func decode(_ data: Data, name: String = "<memory>", limits: Limits = .none) throws -> GrayImage {
         guard data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else {
             throw ImagingError(path: name, reason: "not a PNG file (bad signature); convert the image to PNG first")
         }
@@ -26,6 +37,12 @@ public enum PNGCodec {
         let sixteenBit = image.format & PNG_FORMAT_FLAG_LINEAR != 0
         image.format = sixteenBit ? png_uint_32(PNG_FORMAT_LINEAR_Y) : png_uint_32(PNG_FORMAT_GRAY)
         let (width, height) = (Int(image.width), Int(image.height))
+        guard min(width, height) >= limits.minimumSide else {
+            throw ImagingError(path: name, reason: "image is \(width)x\(height); both sides must be at least \(limits.minimumSide) px")
+        }
+        guard width * height <= limits.maximumPixels else {
+            throw ImagingError(path: name, reason: "image is \(width)x\(height) (\(width * height / 1_000_000) MP); the limit is \(limits.maximumPixels / 1_000_000) MP — downscale it first")
+        }
         var pixels = [Float](repeating: 0, count: width * height)
         if sixteenBit {
             var buffer = [UInt16](repeating: 0, count: width * height)

@@ -35,3 +35,14 @@ import Testing
         #expect(throws: ImagingError.self) { try PNGCodec.read(path: "/nonexistent.png") }
     }
 }
+
+@Suite struct PNGLimitTests {
+    @Test func tooSmallAndTooLargeAreRejectedFromTheHeader() throws {
+        let small = try PNGCodec.encode(GrayImage(width: 32, height: 80, pixels: [Float](repeating: 0.5, count: 32 * 80)))
+        let error = #expect(throws: ImagingError.self) { try PNGCodec.decode(small, name: "small.png", limits: .init()) }
+        #expect(error?.reason.contains("at least 64") == true)
+        let ok = try PNGCodec.encode(GrayImage(width: 64, height: 64, pixels: [Float](repeating: 0.5, count: 64 * 64)))
+        #expect(throws: ImagingError.self) { try PNGCodec.decode(ok, limits: .init(minimumSide: 1, maximumPixels: 4000)) }
+        #expect(try PNGCodec.decode(ok, limits: .init()).width == 64)
+    }
+}
