@@ -12,7 +12,7 @@ RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps build test test-swift test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples clean
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps build test test-swift test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm clean
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -98,11 +98,19 @@ dataset: deps
 dataset-test: deps
 	$(CXRGEN) -m cxrgen.dataset --n 600 --out $(TEST_SET) --seed 90210 --size 256 --flipped-copies
 
+# The APM (issue [3/7], in progress): 10k training + 500 validation studies, then about an hour of training.
+TRAIN_N ?= 10000
+train-apm: train-deps
+	@[ -f data/train/manifest.jsonl ] || $(CXRGEN) -m cxrgen.dataset --n $(TRAIN_N) --out data/train --seed 1 --size 256
+	@[ -f data/val/manifest.jsonl ] || $(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256
+	PYTHONPATH=Training $(PY) Training/train_apm.py --data data/train --val data/val --export Weights/anatomix-tiny $(TRAIN_ARGS)
+
 samples: deps
 	$(CXRGEN) -m cxrgen.samples --out Samples --sheet docs/images/contact-sheet.png
 
 fixtures: train-deps deps-assets
 	$(PY) Training/export_minilm_fixtures.py --model $(CACHE)/minilm --out Tests/Fixtures/minilm
+	$(PY) Training/export_apm_fixtures.py --out Tests/Fixtures/apm
 
 clean:
 	rm -rf .build $(OUT)

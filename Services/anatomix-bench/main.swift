@@ -13,8 +13,12 @@ func fail(_ message: String) -> Never {
 }
 
 let args = CommandLine.arguments
+if args.count >= 4, args[1] == "apm", let threads = Int(args[3]) {
+    benchAPM(directory: args[2], threads: threads, repeats: args.count > 4 ? Int(args[4]) ?? 5 : 5)
+    exit(0)
+}
 guard args.count >= 4, args[1] == "minilm", let threads = Int(args[3]) else {
-    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS]")
+    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS] | apm MODEL_DIR THREADS [REPEATS]")
 }
 let batchSize = args.count > 4 ? Int(args[4]) ?? 32 : 32
 let repeats = args.count > 5 ? Int(args[5]) ?? 5 : 5
@@ -35,4 +39,24 @@ do {
     print(#"{"bench": "minilm", "impl": "swift", "threads": \#(threads), "sentences": \#(sentences.count), "batch_size": \#(batchSize), "best_seconds": \#(best), "median_seconds": \#(median), "per_second": \#(Double(sentences.count) / best)}"#)
 } catch {
     fail("\(error)")
+}
+
+/// APM forward latency on one image of the model's size (values in [0, 1], fixed pattern).
+func benchAPM(directory: String, threads: Int, repeats: Int) {
+    do {
+        ComputeThreads.set(threads)
+        let model = try AnatomyPerceptionModule(directory: directory)
+        let size = model.configuration.imageSize
+        let image = Tensor(shape: [1, 1, size, size]) { i in Float((i * 7919) % 1000) / 1000 }
+        _ = try model(image)
+        var times = [Double]()
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try model(image)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        print(#"{"bench": "apm", "impl": "swift", "threads": \#(threads), "image_size": \#(size), "best_seconds": \#(times.min()!)}"#)
+    } catch {
+        fail("\(error)")
+    }
 }

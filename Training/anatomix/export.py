@@ -1,0 +1,41 @@
+"""Export a trained APM as a Swift-loadable model folder (Weights/<name>/):
+config.json, apm.safetensors, text_head.safetensors, and the sentence bank (every unique region
+sentence per anatomy with its 16-d vector: bank.json + bank.safetensors)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from .apm import AnatomyPerceptionModule, ApmConfiguration, TextHead
+from .bert import SentenceEncoder
+from .sentences import embed_sentences
+
+
+def export_weights(directory: Path, config: ApmConfiguration, model: AnatomyPerceptionModule, text_head: TextHead,
+                   encoder: SentenceEncoder, sentences: list[str], datasets: list[Path]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    config.save(directory / "config.json")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(directory / "apm.safetensors"))
+    save_file({k: v.contiguous() for k, v in text_head.state_dict().items()}, str(directory / "text_head.safetensors"))
+    per_anatomy: dict[str, list[str]] = {}
+    for root in datasets:
+        for line in (root / "manifest.jsonl").read_text().splitlines():
+            for s in json.loads(line)["region_sentences"] if line else []:
+                bucket = per_anatomy.setdefault(s["anatomy"], [])
+                if s["sentence"] not in bucket:
+                    bucket.append(s["sentence"])
+    _, embeddings = embed_sentences(encoder, datasets, directory.parent / ".bank-cache.pt")
+    index = {s: i for i, s in enumerate(sentences)}
+    with torch.inference_mode():
+        vectors = torch.nn.functional.normalize(text_head(embeddings), dim=-1)
+    entries, rows = [], []
+    for anatomy, bucket in per_anatomy.items():
+        for sentence in bucket:
+            entries.append({"anatomy": anatomy, "sentence": sentence})
+            rows.append(vectors[index[sentence]])
+    (directory / "bank.json").write_text(json.dumps({"entries": entries}, indent=0) + "\n")
+    save_file({"vectors": torch.stack(rows).contiguous()}, str(directory / "bank.safetensors"))
+    print(f"exported {directory}: {len(entries)} bank sentences")
