@@ -46,6 +46,8 @@ let package = Package(
         library("Tokenizers"),
         library("Models", dependencies: ["Tensor", "Tokenizers"], settings: numeric),
         library("Messaging", dependencies: ["CRdKafka"]),
+        library("Retrieval", dependencies: ["Tensor"]),
+        library("Evaluation"),
 
         .executableTarget(
             name: "anatomix",
@@ -62,5 +64,7 @@ let package = Package(
         tests("Tokenizers", dependencies: ["Tokenizers"]),
         tests("Models", dependencies: ["Models", "Tensor", "Tokenizers"]),
         tests("Messaging", dependencies: ["Messaging"]),
+        tests("Retrieval", dependencies: ["Retrieval", "Tensor"]),
+        tests("Evaluation", dependencies: ["Evaluation"]),
     ]
 )
