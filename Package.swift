@@ -48,6 +48,7 @@ let package = Package(
         library("Messaging", dependencies: ["CRdKafka"]),
         library("Retrieval", dependencies: ["Tensor"]),
         library("Evaluation"),
+        library("Pipeline", dependencies: ["Models", "Imaging", "Retrieval", "Tensor"]),
 
         .executableTarget(
             name: "anatomix",
@@ -66,5 +67,6 @@ let package = Package(
         tests("Messaging", dependencies: ["Messaging"]),
         tests("Retrieval", dependencies: ["Retrieval", "Tensor"]),
         tests("Evaluation", dependencies: ["Evaluation"]),
+        tests("Pipeline", dependencies: ["Pipeline", "Imaging", "Models"]),
     ]
 )

@@ -40,6 +40,7 @@ def main() -> None:
     directory = Path(args.out)
     directory.mkdir(parents=True, exist_ok=True)
     TINY.save(directory / "config.json")
+    (directory / "anatomies.json").write_text((Path(__file__).resolve().parents[1] / "Schemas/anatomies.v1.json").read_text())
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(directory / "apm.safetensors"))
     save_file({"image": image.contiguous(), **{k: v.contiguous() for k, v in out.items()}}, str(directory / "io.safetensors"))
     n = sum(v.numel() for v in model.state_dict().values())

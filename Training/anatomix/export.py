@@ -18,6 +18,8 @@ def export_weights(directory: Path, config: ApmConfiguration, model: AnatomyPerc
                    encoder: SentenceEncoder, sentences: list[str], datasets: list[Path]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     config.save(directory / "config.json")
+    root = Path(__file__).resolve().parents[2]
+    (directory / "anatomies.json").write_text((root / "Schemas/anatomies.v1.json").read_text())  # self-describing folder
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(directory / "apm.safetensors"))
     save_file({k: v.contiguous() for k, v in text_head.state_dict().items()}, str(directory / "text_head.safetensors"))
     per_anatomy: dict[str, list[str]] = {}

@@ -1,0 +1,55 @@
+import Foundation
+public import Imaging
+public import Models
+import Tensor
+
+/// One anatomy found in an image: its box in original-image pixels and its anatomical token.
+public struct AnatomyFinding: Codable, Sendable, Equatable {
+    public let index: Int
+    public let name: String
+    public let box: [Double]        // [x1, y1, x2, y2] in original pixels
+    public let token: [Float]       // 16-d anatomical token
+}
+
+/// The APM's view of one image (stage one of AnatomiX).
+public struct Perception: Codable, Sendable {
+    public let width: Int
+    public let height: Int
+    public let anatomies: [AnatomyFinding]
+    public let labels: [String: Float]      // CheXpert label -> probability
+    public let seconds: Double
+}
+
+/// Stage one without transport: letterbox -> APM -> boxes back to original pixels.
+public struct PerceptionStage: Sendable {
+    public let model: AnatomyPerceptionModule
+    public let catalog: AnatomyCatalog
+
+    public init(modelDirectory: String) throws {
+        model = try AnatomyPerceptionModule(directory: modelDirectory)
+        catalog = try AnatomyCatalog.load(path: URL(fileURLWithPath: modelDirectory).appendingPathComponent("anatomies.json").path)
+        guard catalog.anatomies.count == model.configuration.anatomies, catalog.chexpertLabels.count == model.configuration.labels else {
+            throw PipelineError("\(modelDirectory): anatomies.json lists \(catalog.anatomies.count) anatomies and \(catalog.chexpertLabels.count) labels; the model has \(model.configuration.anatomies) and \(model.configuration.labels)")
+        }
+    }
+
+    public func perceive(_ image: GrayImage) throws -> Perception {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let size = model.configuration.imageSize
+        let letterbox = Letterbox(width: image.width, height: image.height, canvas: size)
+        let canvas = letterbox.apply(image)
+        let out = try model(Tensor(shape: [1, 1, size, size], storage: canvas.pixels))
+        let s = Double(size)
+        let anatomies = catalog.anatomies.map { a -> AnatomyFinding in
+            let b = Array(out.boxes.storage[(a.index * 4)..<(a.index * 4 + 4)]).map(Double.init)   // cx, cy, w, h in [0, 1]
+            let onCanvas = [(b[0] - b[2] / 2) * s, (b[1] - b[3] / 2) * s, (b[0] + b[2] / 2) * s, (b[1] + b[3] / 2) * s]
+            let d = model.configuration.tokenDim
+            return AnatomyFinding(index: a.index, name: a.name, box: letterbox.toOriginal(onCanvas).map { ($0 * 10).rounded() / 10 },
+                                  token: Array(out.tokens.storage[(a.index * d)..<((a.index + 1) * d)]))
+        }
+        var labels = [String: Float]()
+        for (i, name) in catalog.chexpertLabels.enumerated() { labels[name] = 1 / (1 + exp(-out.logits.storage[i])) }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Perception(width: image.width, height: image.height, anatomies: anatomies, labels: labels, seconds: seconds)
+    }
+}
