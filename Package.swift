@@ -52,7 +52,7 @@ let package = Package(
 
         .executableTarget(
             name: "anatomix",
-            dependencies: ["Models", "Tensor", "Imaging", "Pipeline", "Retrieval",
+            dependencies: ["Models", "Tensor", "Imaging", "Pipeline", "Retrieval", "Evaluation",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Services/anatomix", swiftSettings: strict),
         .executableTarget(

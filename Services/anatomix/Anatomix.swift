@@ -6,7 +6,7 @@ struct Anatomix: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "anatomix",
         abstract: "AnatomiX on CPU: anatomy-aware chest X-ray interpretation.",
-        subcommands: [Embed.self, Similarity.self, Analyze.self])
+        subcommands: [Embed.self, Similarity.self, Analyze.self, Eval.self])
 }
 
 /// Options every model-running command shares.

@@ -1,0 +1,32 @@
+import Foundation
+
+/// The parts of a dataset manifest line (Schemas/dataset-manifest.v1.json) that evaluation reads.
+public struct ManifestStudy: Decodable, Sendable {
+    public struct Anatomy: Decodable, Sendable {
+        public let name: String
+        public let box: [Double]
+    }
+
+    public let id: String
+    public let image: String
+    public let width: Int
+    public let height: Int
+    public let flipped: Bool
+    public let anatomies: [Anatomy]
+    public let labels: [String: Int]
+
+    /// Every study of a `manifest.jsonl`, with a clear error for the first bad line.
+    public static func load(manifest path: String) throws -> [ManifestStudy] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw PipelineError("cannot read \(path): give the manifest.jsonl of a dataset (make dataset / make dataset-test)")
+        }
+        let decoder = JSONDecoder()
+        return try text.split(separator: "\n").enumerated().map { number, line in
+            do {
+                return try decoder.decode(ManifestStudy.self, from: Data(line.utf8))
+            } catch {
+                throw PipelineError("\(path):\(number + 1) is not a dataset manifest line: \(error)")
+            }
+        }
+    }
+}
