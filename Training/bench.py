@@ -85,6 +85,33 @@ def main() -> None:
         if swift and torch:
             line += f"  ratio {swift['per_second'] / torch['per_second']:.2f}x (target >= 1.5)"
         print(line, flush=True)
+    bench_apm(args, has_torch)
+
+
+def bench_apm(args, has_torch: bool) -> None:
+    """APM forward latency, Swift vs PyTorch, same weights and input: the trained default model
+    when it exists, else a random-weight model of the same (tiny) configuration (speed does not
+    depend on the weights)."""
+    weights = ROOT / "Weights/anatomix-tiny"
+    if not (weights / "apm.safetensors").exists():
+        if not has_torch:
+            print("bench apm: no Weights/anatomix-tiny and no PyTorch to make a random one (run `make train-deps`)")
+            return
+        weights = ROOT / ".cache/bench/apm-tiny-random"
+        subprocess.run([str(TORCH_PYTHON), "Training/bench_apm.py", "--make-random", str(weights)], check=True, cwd=ROOT)
+    print(f"APM forward, one image, best of {args.repeats} ({weights.relative_to(ROOT)})")
+    for threads in args.threads:
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+        swift = run_json([args.swift, "apm", str(weights), str(threads), str(args.repeats)], env)
+        torch = run_json([str(TORCH_PYTHON), "Training/bench_apm.py", str(weights), str(threads), str(args.repeats)], env) \
+            if has_torch else None
+        line = f"bench apm threads={threads}"
+        line += f"  swift {swift['best_seconds'] * 1000:7.1f} ms" if swift else "  swift failed"
+        if torch:
+            gflop = torch["flops"] / 1e9
+            line += f"  pytorch {torch['best_seconds'] * 1000:7.1f} ms  ratio {swift['best_seconds'] / torch['best_seconds']:.2f}x (target <= 0.7)"
+            line += f"  {gflop / swift['best_seconds']:.1f} vs {gflop / torch['best_seconds']:.1f} GFLOP/s ({gflop:.2f} GFLOP)"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

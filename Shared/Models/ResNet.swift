@@ -55,7 +55,7 @@ struct ResNetBlock: Sendable {
             out = conv(out)
             if i < convs.count - 1 { out = out.relu() }
         }
-        return (out + (downsample?(x) ?? x)).relu()
+        return out.addingReLU(downsample?(x) ?? x)
     }
 }
 

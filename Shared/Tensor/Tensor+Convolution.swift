@@ -12,8 +12,8 @@ extension Tensor {
         if let bias { precondition(bias.shape == [cout], "conv2d bias \(bias.shape) for \(cout) channels") }
         let k = cin * kh * kw, n = hout * wout
         let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
-        var columns = [Float](repeating: 0, count: direct ? 0 : k * n)
-        var out = [Float](repeating: 0, count: batch * cout * n)
+        var columns = [Float](unsafeUninitializedCapacity: direct ? 0 : k * n) { _, count in count = direct ? 0 : k * n }
+        var out = [Float](unsafeUninitializedCapacity: batch * cout * n) { _, count in count = batch * cout * n }
         storage.withUnsafeBufferPointer { x in
             weight.storage.withUnsafeBufferPointer { wt in
                 out.withUnsafeMutableBufferPointer { o in
@@ -73,7 +73,21 @@ extension Tensor {
     }
 
     /// max(x, 0) elementwise.
-    public func relu() -> Tensor { map { max($0, 0) } }
+    public func relu() -> Tensor {
+        var out = self
+        out.storage.withUnsafeMutableBufferPointer { x in for i in x.indices { x[i] = max(x[i], 0) } }
+        return out
+    }
+
+    /// `relu(self + other)` for same-shape tensors (a residual join), without temporaries.
+    public func addingReLU(_ other: Tensor) -> Tensor {
+        precondition(shape == other.shape, "addingReLU shapes \(shape) and \(other.shape)")
+        var out = self
+        out.storage.withUnsafeMutableBufferPointer { x in
+            other.storage.withUnsafeBufferPointer { y in for i in x.indices { x[i] = max(x[i] + y[i], 0) } }
+        }
+        return out
+    }
 }
 
 /// The im2col lowering used by `conv2d`.
@@ -89,15 +103,22 @@ public enum Convolution {
             for dy in 0..<kh {
                 for dx in 0..<kw {
                     let row = columns + ((c * kh + dy) * kw + dx) * n
+                    // output columns whose input x = ox * stride - padding + dx lies inside the image
+                    let lo = min(max(0, (padding - dx + stride - 1) / stride), wout)
+                    let last = width - 1 + padding - dx      // largest ox * stride still inside
+                    let hi = last < 0 ? lo : max(min(wout, last / stride + 1), lo)
                     for oy in 0..<hout {
                         let y = oy * stride - padding + dy
                         let line = row + oy * wout
                         guard y >= 0, y < height else { line.update(repeating: 0, count: wout); continue }
-                        let src = plane + y * width
-                        for ox in 0..<wout {
-                            let x = ox * stride - padding + dx
-                            line[ox] = (x >= 0 && x < width) ? src[x] : 0
+                        let src = plane + y * width - padding + dx
+                        if lo > 0 { line.update(repeating: 0, count: lo) }
+                        if stride == 1 {
+                            line.advanced(by: lo).update(from: src + lo, count: hi - lo)
+                        } else {
+                            for ox in lo..<hi { line[ox] = src[ox * stride] }
                         }
+                        if hi < wout { (line + hi).update(repeating: 0, count: wout - hi) }
                     }
                 }
             }

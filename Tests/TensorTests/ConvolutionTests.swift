@@ -46,3 +46,11 @@ import Testing
         #expect(Tensor(shape: [3], storage: [-1, 0, 2]).relu().storage == [0, 0, 2])
     }
 }
+
+extension ConvolutionTests {
+    @Test func kernelsWiderThanTheImage() {
+        let x = randomTensor([1, 2, 3, 2], seed: 54), w = randomTensor([3, 2, 5, 5], seed: 55)
+        #expect(x.conv2d(weight: w, stride: 2, padding: 2).maxAbsDifference(naiveConv(x, w, nil, stride: 2, padding: 2)) < 1e-5)
+        #expect(x.conv2d(weight: w, stride: 3, padding: 1).maxAbsDifference(naiveConv(x, w, nil, stride: 3, padding: 1)) < 1e-5)
+    }
+}
