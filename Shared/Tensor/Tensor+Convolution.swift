@@ -50,21 +50,20 @@ extension Tensor {
         let (planes, h, w) = (shape[0] * shape[1], shape[2], shape[3])
         let hout = (h + 2 * padding - kernel) / stride + 1, wout = (w + 2 * padding - kernel) / stride + 1
         var out = [Float](repeating: -.infinity, count: planes * hout * wout)
+        // window bounds clipped to the image, computed once per output row and column
+        let rows = (0..<hout).map { max($0 * stride - padding, 0)..<min($0 * stride - padding + kernel, h) }
+        let cols = (0..<wout).map { max($0 * stride - padding, 0)..<min($0 * stride - padding + kernel, w) }
         storage.withUnsafeBufferPointer { x in
-            for p in 0..<planes {
-                let plane = x.baseAddress! + p * h * w
-                for oy in 0..<hout {
-                    for ox in 0..<wout {
-                        var best = -Float.infinity
-                        for dy in 0..<kernel {
-                            let y = oy * stride - padding + dy
-                            guard y >= 0, y < h else { continue }
-                            for dx in 0..<kernel {
-                                let xx = ox * stride - padding + dx
-                                if xx >= 0, xx < w { best = max(best, plane[y * w + xx]) }
-                            }
+            out.withUnsafeMutableBufferPointer { o in
+                for p in 0..<planes {
+                    let plane = x.baseAddress! + p * h * w
+                    let target = o.baseAddress! + p * hout * wout
+                    for oy in 0..<hout {
+                        for ox in 0..<wout {
+                            var best = -Float.infinity
+                            for y in rows[oy] { for xx in cols[ox] { best = max(best, plane[y * w + xx]) } }
+                            target[oy * wout + ox] = best
                         }
-                        out[(p * hout + oy) * wout + ox] = best
                     }
                 }
             }
