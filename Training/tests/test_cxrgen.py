@@ -116,3 +116,16 @@ def test_a_finding_outside_every_box_names_the_nearest_same_side_anatomy():
     assert touched_anatomies([233.0, 171.0, 243.0, 189.0], "left", boxes) == ["left costophrenic angle"]
     sides = {a["name"]: a["side"] for a in assets.anatomies()}
     assert {sides[n] for n in touched_anatomies([5.0, 5.0, 8.0, 8.0], "left", boxes)} <= {"left", "midline"}
+
+
+def test_an_interrupted_dataset_resumes_to_the_same_bytes(tmp_path: Path):
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    generate(whole, n=4, seed=8, size=256, workers=2, quiet=True)
+    generate(parts, n=2, seed=8, size=256, workers=2, quiet=True)
+    with (parts / "manifest.jsonl").open("a") as f:
+        f.write('{"id": "torn')                      # a line cut by the interruption
+    generate(parts, n=4, seed=8, size=256, workers=2, quiet=True, resume=True)
+    assert (parts / "manifest.jsonl").read_text() == (whole / "manifest.jsonl").read_text()
+    for line in (whole / "manifest.jsonl").read_text().splitlines():
+        name = json.loads(line)["image"]
+        assert (parts / name).read_bytes() == (whole / name).read_bytes()
