@@ -21,22 +21,9 @@ extension SentenceEncoder {
             return object
         }
 
-        guard let configData = FileManager.default.contents(atPath: file("config.json").path) else {
-            throw ModelError(.missingFile, "\(file("config.json").path) is missing: run `make deps` or check --model-dir")
-        }
-        let configuration: BertConfiguration
-        do {
-            configuration = try JSONDecoder().decode(BertConfiguration.self, from: configData)
-        } catch let error as ModelError {
-            throw error
-        } catch {
-            throw ModelError(.invalidConfiguration, "\(file("config.json").path): \(error)")
-        }
-        let weightsPath = file("model.safetensors").path
-        guard FileManager.default.fileExists(atPath: weightsPath) else {
-            throw ModelError(.missingFile, "\(weightsPath) is missing: run `make deps` or check --model-dir")
-        }
-        var weights = try WeightLoader(file: SafeTensorsFile(path: weightsPath), sanitize: BertModel.sanitize)
+        let folder = ModelFolder(directory, hint: "run `make deps` or check --model-dir")
+        let configuration = try folder.configuration(BertConfiguration.self)
+        var weights = try folder.weights("model.safetensors", sanitize: BertModel.sanitize)
         let model = try BertModel(configuration: configuration, weights: &weights)
         try weights.finish()
 
