@@ -72,6 +72,13 @@ demo: deps build
 	@mkdir -p $(OUT)/demo
 	@$(RUNTIME_ENV) .build/release/anatomix similarity $(DEMO_SENTENCES) | tee $(OUT)/demo/similarity.txt
 	@$(RUNTIME_ENV) .build/release/anatomix embed $(DEMO_SENTENCES) > $(OUT)/demo/embeddings.jsonl
+	@if [ -f Weights/anatomix-tiny/config.json ]; then \
+	  for f in Samples/images/*.png; do \
+	    $(RUNTIME_ENV) .build/release/anatomix analyze $$f --out $(OUT)/demo/analyze > /dev/null || exit 1; \
+	  done; \
+	  echo "demo: analyzed $$(ls Samples/images/*.png | wc -l) studies -> $(OUT)/demo/analyze/*.json and *.overlay.png"; \
+	  $(RUNTIME_ENV) .build/release/anatomix eval Samples/manifest.jsonl --tasks anatomy --out $(OUT)/demo | head -3; \
+	fi
 	@echo "demo: wrote $(OUT)/demo/similarity.txt and $(OUT)/demo/embeddings.jsonl"
 
 bench: bench-swift bench-dataset

@@ -53,7 +53,7 @@ class Studies(torch.utils.data.Dataset):
             x = F.interpolate(x, size=(self.size, self.size), mode="area")
         xyxy = torch.tensor([a["box"] for a in r["anatomies"]], dtype=torch.float32) / torch.tensor(
             [r["width"], r["height"], r["width"], r["height"]], dtype=torch.float32)
-        labels = torch.tensor([r["labels"][k] for k in sorted(r["labels"], key=list(r["labels"]).index)], dtype=torch.float32)
+        labels = torch.tensor(list(r["labels"].values()), dtype=torch.float32)   # CheXpert order (the manifest's)
         sentences = torch.tensor([self.sentence_index[s["sentence"]] for s in r["region_sentences"]])
         return x[0], xyxy, labels, sentences
 
@@ -174,7 +174,8 @@ def main() -> None:
             break
     if args.export:
         from anatomix.export import export_weights
-        export_weights(args.export, config, model, text_head, encoder, sentences, [args.data])
+        model.eval()
+        export_weights(args.export, config, model, text_head, sentences, embeddings, [args.data])
 
 
 if __name__ == "__main__":

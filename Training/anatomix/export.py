@@ -10,18 +10,18 @@ import torch
 from safetensors.torch import save_file
 
 from .apm import AnatomyPerceptionModule, ApmConfiguration, TextHead
-from .bert import SentenceEncoder
-from .sentences import embed_sentences
 
 
 def export_weights(directory: Path, config: ApmConfiguration, model: AnatomyPerceptionModule, text_head: TextHead,
-                   encoder: SentenceEncoder, sentences: list[str], datasets: list[Path]) -> None:
+                   sentences: list[str], embeddings: torch.Tensor, datasets: list[Path]) -> None:
+    """`sentences` with their frozen MiniLM `embeddings` [N, 384]; the bank holds the sentences of `datasets`."""
     directory.mkdir(parents=True, exist_ok=True)
     config.save(directory / "config.json")
     root = Path(__file__).resolve().parents[2]
     (directory / "anatomies.json").write_text((root / "Schemas/anatomies.v1.json").read_text())  # self-describing folder
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(directory / "apm.safetensors"))
-    save_file({k: v.contiguous() for k, v in text_head.state_dict().items()}, str(directory / "text_head.safetensors"))
+    # fp16 on disk keeps the folder small; the Swift side and every reference run use these rounded values
+    save_file({k: v.half().contiguous() for k, v in model.state_dict().items()}, str(directory / "apm.safetensors"))
+    save_file({k: v.half().contiguous() for k, v in text_head.state_dict().items()}, str(directory / "text_head.safetensors"))
     per_anatomy: dict[str, list[str]] = {}
     for root in datasets:
         for line in (root / "manifest.jsonl").read_text().splitlines():
@@ -29,7 +29,6 @@ def export_weights(directory: Path, config: ApmConfiguration, model: AnatomyPerc
                 bucket = per_anatomy.setdefault(s["anatomy"], [])
                 if s["sentence"] not in bucket:
                     bucket.append(s["sentence"])
-    _, embeddings = embed_sentences(encoder, datasets, directory.parent / ".bank-cache.pt")
     index = {s: i for i, s in enumerate(sentences)}
     with torch.inference_mode():
         vectors = torch.nn.functional.normalize(text_head(embeddings), dim=-1)
