@@ -64,7 +64,7 @@ let package = Package(
         tests("Tensor", dependencies: ["Tensor"]),
         tests("Imaging", dependencies: ["Imaging"]),
         tests("Tokenizers", dependencies: ["Tokenizers"]),
-        tests("Models", dependencies: ["Models", "Tensor", "Tokenizers"]),
+        tests("Models", dependencies: ["Models", "Tensor", "Tokenizers", "Imaging"]),
         tests("Messaging", dependencies: ["Messaging"]),
         tests("Retrieval", dependencies: ["Retrieval", "Tensor"]),
         tests("Evaluation", dependencies: ["Evaluation"]),

@@ -1,0 +1,33 @@
+import Foundation
+import Imaging
+import TestSupport
+import Testing
+@testable import Models
+import Tensor
+
+/// The committed default model (Weights/anatomix-tiny, fp16 on disk) against its PyTorch twin on a
+/// sample canvas (Training/export_apm_fixtures.py --weights): boxes and labels within 1e-3,
+/// tokens and encoder memory cosine >= 0.999.
+@Suite struct APMTrainedParityTests {
+    @Test func defaultModelMatchesPyTorch() throws {
+        let model = try AnatomyPerceptionModule(directory: Repository.root.appendingPathComponent("Weights/anatomix-tiny").path)
+        let input = try PNGCodec.read(path: Repository.fixture("apm-trained/input.png").path)
+        let size = model.configuration.imageSize
+        #expect(input.width == size && input.height == size)
+        let out = try model(Tensor(shape: [1, 1, size, size], storage: input.pixels))
+        let expected = try SafeTensorsFile(path: Repository.fixture("apm-trained/outputs.safetensors").path)
+        #expect(out.boxes.maxAbsDifference(try expected.tensor("boxes")) < 1e-3)
+        #expect(out.logits.maxAbsDifference(try expected.tensor("logits")) < 1e-3)
+        for (name, got) in [("tokens", out.tokens), ("memory", out.memory)] {
+            let want = try expected.tensor(name)
+            #expect(got.shape == want.shape)
+            let width = want.shape.last!
+            for r in 0..<(want.count / width) {
+                let a = Array(got.storage[(r * width)..<((r + 1) * width)]), b = Array(want.storage[(r * width)..<((r + 1) * width)])
+                let dot = zip(a, b).map(*).reduce(0, +)
+                let cosine = dot / (a.map { $0 * $0 }.reduce(0, +).squareRoot() * b.map { $0 * $0 }.reduce(0, +).squareRoot())
+                #expect(cosine >= 0.999, "\(name) row \(r): cosine \(cosine)")
+            }
+        }
+    }
+}
