@@ -13,7 +13,7 @@ enum BatchRunner {
         let threads = ComputeThreads.count
         guard threads > 1, items.count > 1 else { return try items.map(body) }
         let results = ResultSlots<T>(count: items.count)
-        let next = ManagedAtomicCounter()
+        let next = WorkIndex()
         BLAS.setThreads(1)
         defer { BLAS.setThreads(threads) }
         DispatchQueue.concurrentPerform(iterations: min(threads, items.count)) { _ in
@@ -34,8 +34,8 @@ final class ResultSlots<T: Sendable>: @unchecked Sendable {
     func values() -> [Result<T, any Error>] { lock.withLock { slots.map { $0! } } }
 }
 
-/// A work-queue index shared by worker threads.
-final class ManagedAtomicCounter: @unchecked Sendable {
+/// The next work item for worker threads (a lock-guarded counter).
+final class WorkIndex: @unchecked Sendable {
     private var value = 0
     private let lock = NSLock()
     func take(below limit: Int) -> Int? {

@@ -93,27 +93,27 @@ class Phantom:
             m |= np.isin(derived, derived_ids)
         return m
 
-    def attenuation_sums(self, hu: np.ndarray, edges: np.ndarray, j0: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Slab sums of a block whose j axis starts at global j0 (edges are global)."""
+    def attenuation_sums(self, hu: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Slab sums (A, B) of the whole volume."""
         dy = self.spacing[1]
         h = hu.astype(np.float32)
         mu = MU_WATER * np.maximum(1 + h / 1000, 0) * dy
         bone = MU_WATER * np.maximum(h, 0) / 1000 * dy
-        return self.slab_reduce(mu, edges, j0), self.slab_reduce(bone, edges, j0)
+        return self.slab_reduce(mu, edges), self.slab_reduce(bone, edges)
 
     @staticmethod
-    def slab_reduce(values: np.ndarray, edges: np.ndarray, j0: int = 0) -> np.ndarray:
-        """[I, J, K] -> [S, I, K] sums over each slab's j range (block starting at j0)."""
+    def slab_reduce(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        """[I, J, K] -> [S, I, K] sums over each slab's j range."""
         n_j = values.shape[1]
         out = np.zeros((len(edges) - 1, values.shape[0], values.shape[2]), np.float32)
         for s in range(len(edges) - 1):
-            lo, hi = max(edges[s] - j0, 0), min(edges[s + 1] - j0, n_j)
+            lo, hi = edges[s], min(edges[s + 1], n_j)
             if hi > lo:
                 out[s] = values[:, lo:hi, :].sum(axis=1)
         return out
 
-    def structure_sum(self, mask: np.ndarray, j0: int = 0) -> np.ndarray:
+    def structure_sum(self, mask: np.ndarray) -> np.ndarray:
         """Path length (mm) through `mask` per structure slab on the 2x2-coarser (i, k) grid."""
         i, j, k = mask.shape
         coarse = mask.reshape(i // 2, 2, j, k // 2, 2).sum(axis=(1, 4), dtype=np.float32)  # [I/2, J, K/2]
-        return self.slab_reduce(coarse, self.structure_edges, j0) * (self.spacing[1] / 4)
+        return self.slab_reduce(coarse, self.structure_edges) * (self.spacing[1] / 4)
