@@ -3,9 +3,11 @@
     Training/.venv/bin/python Training/train_apm.py --data data/train --val data/val [--epochs 12]
         [--config tiny] [--resume] [--export Weights/anatomix-tiny]
 
-Recipe (AnatomiX): boxes L1 x5 + GIoU x3, image labels BCE x2, contrastive soft-KL x1 against the
+Recipe (AnatomiX): boxes L1 x5 + GIoU x3 (also on every earlier decoder layer, as DETR), image labels BCE x2, contrastive soft-KL x1 against the
 region sentences (frozen all-MiniLM-L6-v2 + trainable text head); RandomAffine(15 deg, 0.1, 0.9-1.1)
 and horizontal flip p=0.3 with anatomy names KEPT (the right lung stays query "right lung").
+The backbone trains from scratch, so it uses batch statistics while training; they are frozen into
+the published inference graph (frozen batch norm, folded into the convs in Swift) at export.
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from anatomix.apm import AnatomyPerceptionModule, ApmConfiguration, LossWeights, TextHead, apm_losses, box_cxcywh_to_xyxy
+from anatomix.apm import (AnatomyPerceptionModule, ApmConfiguration, LossWeights, TextHead, apm_losses, box_cxcywh_to_xyxy,
+                         freeze_batch_statistics, use_batch_statistics)
 from anatomix.bert import BertModel, SentenceEncoder
 from anatomix.sentences import embed_sentences
 
@@ -114,6 +117,7 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
     p.add_argument("--run", type=Path, default=Path("Training/runs/apm"))
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--frozen-bn", action="store_true", help="keep batch norm frozen (for a pretrained backbone)")
     p.add_argument("--export", type=Path, default=None)
     p.add_argument("--minilm", type=Path, default=Path(".cache/minilm"))
     args = p.parse_args()
@@ -131,6 +135,8 @@ def main() -> None:
     val_loader = torch.utils.data.DataLoader(val, batch_size=32)
 
     model, text_head = AnatomyPerceptionModule(config), TextHead(token_dim=config.token_dim)
+    if not args.frozen_bn:
+        use_batch_statistics(model)      # from scratch: batch statistics while training, frozen at export
     params = [{"params": model.backbone.parameters(), "lr": args.lr}, {"params": [p for n, p in model.named_parameters() if not n.startswith("backbone.")]},
               {"params": text_head.parameters()}]
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
@@ -174,7 +180,7 @@ def main() -> None:
             break
     if args.export:
         from anatomix.export import export_weights
-        model.eval()
+        freeze_batch_statistics(model).eval()
         export_weights(args.export, config, model, text_head, sentences, embeddings, [args.data])
 
 

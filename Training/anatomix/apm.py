@@ -68,6 +68,38 @@ class FrozenBatchNorm2d(nn.Module):
         return x * scale[None, :, None, None] + shift[None, :, None, None]
 
 
+def use_batch_statistics(model: nn.Module) -> nn.Module:
+    """Swap every FrozenBatchNorm2d for a trainable nn.BatchNorm2d holding the same values.
+
+    The published APM starts from a pretrained backbone whose batch norm stays frozen; trained from
+    scratch (as here) the backbone needs batch statistics to train well. Same parameter names, so
+    `freeze_batch_statistics` turns it back into the inference graph (what Swift folds into the convs)."""
+    for name, child in model.named_children():
+        if isinstance(child, FrozenBatchNorm2d):
+            norm = nn.BatchNorm2d(child.weight.numel())
+            with torch.no_grad():
+                for key in ("weight", "bias", "running_mean", "running_var"):
+                    getattr(norm, key).copy_(getattr(child, key))
+            setattr(model, name, norm)
+        else:
+            use_batch_statistics(child)
+    return model
+
+
+def freeze_batch_statistics(model: nn.Module) -> nn.Module:
+    """Inverse of `use_batch_statistics`: running statistics and affine values become FrozenBatchNorm2d buffers."""
+    for name, child in model.named_children():
+        if isinstance(child, nn.BatchNorm2d):
+            frozen = FrozenBatchNorm2d(child.num_features)
+            with torch.no_grad():
+                for key in ("weight", "bias", "running_mean", "running_var"):
+                    getattr(frozen, key).copy_(getattr(child, key).detach())
+            setattr(model, name, frozen)
+        else:
+            freeze_batch_statistics(child)
+    return model
+
+
 def conv(cin: int, cout: int, k: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, k, stride, k // 2, bias=False)
 
@@ -168,10 +200,14 @@ class AnatomyPerceptionModule(nn.Module):
         src = torch.cat([self.cls_token.expand(b, -1, -1), src], dim=1)        # [B, 1+N, d]
         pos = torch.cat([torch.zeros(1, self.configuration.d_model), self.position])[None].expand(b, -1, -1)
         queries = self.query_embed[None].expand(b, -1, -1)                     # [B, 36, d]
-        memory, decoded = self.transformer(src, pos, queries)
+        intermediate: list[torch.Tensor] | None = [] if self.training else None
+        memory, decoded = self.transformer(src, pos, queries, intermediate)
         attended = self.feature_attention(decoded, memory, memory, need_weights=False)[0]
-        return {"boxes": self.box_head(decoded), "logits": self.label_head(memory[:, 0]),
-                "tokens": self.feature_projection(attended), "memory": memory}
+        out = {"boxes": self.box_head(decoded), "logits": self.label_head(memory[:, 0]),
+               "tokens": self.feature_projection(attended), "memory": memory}
+        if intermediate:
+            out["aux_boxes"] = [self.box_head(t) for t in intermediate]        # earlier decoder layers, same head
+        return out
 
 
 class TextHead(nn.Module):
@@ -212,14 +248,23 @@ class LossWeights:
     extra: dict = field(default_factory=dict)
 
 
+def box_losses(pred: torch.Tensor, boxes: torch.Tensor, m: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean L1 and (1 - GIoU) over present anatomies of cxcywh boxes [B, 36, 4]; m [B, 36, 1] the presence mask."""
+    l1 = (F.l1_loss(pred, boxes, reduction="none") * m).sum() / n
+    giou = ((1 - generalized_iou(box_cxcywh_to_xyxy(pred), box_cxcywh_to_xyxy(boxes))) * m[..., 0]).sum() / n
+    return l1, giou
+
+
 def apm_losses(out: dict[str, torch.Tensor], boxes: torch.Tensor, present: torch.Tensor, labels: torch.Tensor,
                text_tokens: torch.Tensor, text_embeddings: torch.Tensor, w: LossWeights = LossWeights()) -> dict[str, torch.Tensor]:
     """boxes [B, 36, 4] cxcywh targets, present [B, 36] (missing anatomy -> no box loss), labels [B, 14],
     text_tokens [B, 36, 16] (text head of each anatomy's sentence), text_embeddings [B, 36, 384] (frozen)."""
     m = present.float()[..., None]
     n = m.sum().clamp(min=1)
-    l1 = (F.l1_loss(out["boxes"], boxes, reduction="none") * m).sum() / n
-    giou = ((1 - generalized_iou(box_cxcywh_to_xyxy(out["boxes"]), box_cxcywh_to_xyxy(boxes))) * m[..., 0]).sum() / n
+    l1, giou = box_losses(out["boxes"], boxes, m, n)
+    for aux in out.get("aux_boxes", []):                                       # DETR's auxiliary decoding losses
+        aux_l1, aux_giou = box_losses(aux, boxes, m, n)
+        l1, giou = l1 + aux_l1, giou + aux_giou
     bce = F.binary_cross_entropy_with_logits(out["logits"], labels.float())
     # Contrastive soft-KL: softmax over all objects in the batch of cos(token, text) / T, against the
     # same softmax over cosines of the frozen sentence embeddings (soft targets); symmetric.

@@ -45,11 +45,16 @@ class Transformer(nn.Module):
         self.decoder = nn.ModuleList(DecoderLayer(d, heads, ff, dropout) for _ in range(decoder_layers))
         self.decoder_norm = nn.LayerNorm(d)
 
-    def forward(self, src: torch.Tensor, pos: torch.Tensor, query_pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, src: torch.Tensor, pos: torch.Tensor, query_pos: torch.Tensor,
+                intermediate: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> memory [B, N, d], decoded [B, Q, d]. When `intermediate` is a list, the normed outputs of the
+        decoder layers before the last are appended to it (DETR's auxiliary losses; training only)."""
         memory = src
         for layer in self.encoder:
             memory = layer(memory, pos)
         t = torch.zeros_like(query_pos)
-        for layer in self.decoder:
+        for i, layer in enumerate(self.decoder):
             t = layer(t, memory, pos, query_pos)
-        return memory, self.decoder_norm(t)                                     # [B, N, d], [B, Q, d]
+            if intermediate is not None and i < len(self.decoder) - 1:
+                intermediate.append(self.decoder_norm(t))
+        return memory, self.decoder_norm(t)
