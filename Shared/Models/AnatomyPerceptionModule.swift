@@ -51,14 +51,21 @@ public struct AnatomyPerceptionModule: Sendable {
         position = Tensor.concatenate(rows: [Tensor(shape: [1, c.dModel]), grid])
     }
 
-    /// Runs `images: [B, 1, S, S]` (S = image_size, values in [0, 1]).
+    /// Runs `images: [B, 1, S, S]` (S = image_size, values in [0, 1]) on `ComputeThreads.count` threads:
+    /// the convolutions are split across them, with single-threaded BLAS.
     public func callAsFunction(_ images: Tensor) throws -> ApmOutput {
         let c = configuration
         guard images.rank == 4, images.shape[1] == 1, images.shape[2] == c.imageSize, images.shape[3] == c.imageSize else {
             throw ModelError(.invalidInput, "APM input must be [B, 1, \(c.imageSize), \(c.imageSize)], got \(images.shape)")
         }
+        return ComputeThreads.withSingleThreadedBLAS { forward(images) }
+    }
+
+    private func forward(_ images: Tensor) -> ApmOutput {
+        let c = configuration, threads = ComputeThreads.count
         let b = images.shape[0], d = c.dModel
-        let features = backbone(images).conv2d(weight: projectionWeight, bias: projectionBias)   // [B, d, h, w]
+        let features = backbone(images, threads: threads)
+            .conv2d(weight: projectionWeight, bias: projectionBias, threads: threads)              // [B, d, h, w]
         let n = c.featureSize * c.featureSize
         var tokens = [Float](repeating: 0, count: b * (1 + n) * d)                              // [B, 1 + N, d]
         for i in 0..<b {

@@ -24,8 +24,8 @@ struct FoldedConv: Sendable {
         self.padding = kernel / 2
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
+    func callAsFunction(_ x: Tensor, relu: Bool, threads: Int) -> Tensor {
+        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, relu: relu, threads: threads)
     }
 }
 
@@ -49,13 +49,11 @@ struct ResNetBlock: Sendable {
             : nil
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
+    func callAsFunction(_ x: Tensor, threads: Int) -> Tensor {
         var out = x
-        for (i, conv) in convs.enumerated() {
-            out = conv(out)
-            if i < convs.count - 1 { out = out.relu() }
-        }
-        return out.addingReLU(downsample?(x) ?? x)
+        for (i, conv) in convs.enumerated() { out = conv(out, relu: i < convs.count - 1, threads: threads) }
+        out.formAddingReLU(downsample?(x, relu: false, threads: threads) ?? x)
+        return out
     }
 }
 
@@ -80,10 +78,10 @@ struct ResNet: Sendable {
         self.stages = stages
     }
 
-    /// `[B, 1, S, S]` -> `[B, C, S/32, S/32]`.
-    func callAsFunction(_ image: Tensor) -> Tensor {
-        var x = stem(image).relu().maxPool2d(kernel: 3, stride: 2, padding: 1)
-        for stage in stages { for block in stage { x = block(x) } }
+    /// `[B, 1, S, S]` -> `[B, C, S/32, S/32]`; each convolution split across `threads` slices.
+    func callAsFunction(_ image: Tensor, threads: Int) -> Tensor {
+        var x = stem(image, relu: true, threads: threads).maxPool2d(kernel: 3, stride: 2, padding: 1)
+        for stage in stages { for block in stage { x = block(x, threads: threads) } }
         return x
     }
 }

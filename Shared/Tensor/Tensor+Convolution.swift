@@ -1,8 +1,13 @@
 extension Tensor {
     /// 2-D convolution of `[B, Cin, H, W]` with `weight: [Cout, Cin, kh, kw]` (PyTorch layout),
-    /// optional `bias: [Cout]`, square stride and zero padding. Returns `[B, Cout, Hout, Wout]`.
-    /// im2col + one sgemm per image; 1x1 stride-1 convolutions skip im2col.
-    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) -> Tensor {
+    /// optional `bias: [Cout]`, square stride and zero padding, optionally followed by ReLU.
+    /// Returns `[B, Cout, Hout, Wout]`.
+    ///
+    /// im2col + one sgemm per image; 1x1 stride-1 convolutions skip im2col. With `threads > 1` the
+    /// lowering and the product are split into that many slices run by `ComputeThreads.parallelFor`
+    /// (call it with single-threaded BLAS: see `ComputeThreads.withSingleThreadedBLAS`).
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+                       relu: Bool = false, threads: Int = 1) -> Tensor {
         precondition(rank == 4 && weight.rank == 4 && weight.shape[1] == shape[1],
                      "conv2d input \(shape) and weight \(weight.shape) disagree")
         let (batch, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
@@ -12,80 +17,72 @@ extension Tensor {
         if let bias { precondition(bias.shape == [cout], "conv2d bias \(bias.shape) for \(cout) channels") }
         let k = cin * kh * kw, n = hout * wout
         let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
+        // below ~1 MFLOP a second thread costs more than it saves
+        let slices = cout * k * n < 500_000 ? 1 : max(1, threads)
+        let product = ConvolutionProduct(m: cout, n: n, k: k, slices: slices)
         var columns = [Float](unsafeUninitializedCapacity: direct ? 0 : k * n) { _, count in count = direct ? 0 : k * n }
         var out = [Float](unsafeUninitializedCapacity: batch * cout * n) { _, count in count = batch * cout * n }
+        let biasValues = bias?.storage ?? []
         storage.withUnsafeBufferPointer { x in
-            weight.storage.withUnsafeBufferPointer { wt in
+            weight.storage.withUnsafeBufferPointer { wt in biasValues.withUnsafeBufferPointer { bp in
                 out.withUnsafeMutableBufferPointer { o in
                     columns.withUnsafeMutableBufferPointer { col in
+                        let weights = SharedPointer(wt.baseAddress!)
+                        let biases = bias == nil ? nil : SharedPointer(bp.baseAddress!)
                         for b in 0..<batch {
-                            let image = x.baseAddress! + b * cin * h * w
-                            let target = o.baseAddress! + b * cout * n
-                            if let bias {
-                                for c in 0..<cout { (target + c * n).update(repeating: bias.storage[c], count: n) }
+                            let image = SharedPointer(x.baseAddress! + b * cin * h * w)
+                            let target = SharedMutablePointer(o.baseAddress! + b * cout * n)
+                            if !direct {
+                                let columns = SharedMutablePointer(col.baseAddress!)
+                                ComputeThreads.parallelFor(slices) { s in
+                                    let channels = ConvolutionProduct.part(cin, s, slices)
+                                    Convolution.im2col(image.base + channels.lowerBound * h * w, channels: channels.count,
+                                                       height: h, width: w, kernel: (kh, kw), stride: stride, padding: padding,
+                                                       output: (hout, wout), into: columns.base + channels.lowerBound * kh * kw * n)
+                                }
                             }
-                            let source: UnsafePointer<Float>
-                            if direct {
-                                source = image
-                            } else {
-                                Convolution.im2col(image, channels: cin, height: h, width: w, kernel: (kh, kw),
-                                                   stride: stride, padding: padding, output: (hout, wout), into: col.baseAddress!)
-                                source = UnsafePointer(col.baseAddress!)
+                            let source = direct ? image : SharedPointer(UnsafePointer(col.baseAddress!))
+                            ComputeThreads.parallelFor(slices) { s in
+                                product.run(slice: s, weight: weights.base, columns: source.base, bias: biases?.base,
+                                            relu: relu, into: target.base)
                             }
-                            // [Cout, K] x [K, N] -> [Cout, N]
-                            BLAS.gemm(transposeA: false, transposeB: false, m: cout, n: n, k: k,
-                                      a: wt.baseAddress!, lda: k, b: source, ldb: n,
-                                      beta: bias == nil ? 0 : 1, c: target, ldc: n)
                         }
                     }
                 }
-            }
+            } }
         }
         return Tensor(shape: [batch, cout, hout, wout], storage: out)
     }
+}
 
-    /// Max pooling of `[B, C, H, W]` with a square window, stride and padding (padding never wins).
-    public func maxPool2d(kernel: Int, stride: Int, padding: Int = 0) -> Tensor {
-        precondition(rank == 4, "maxPool2d needs [B, C, H, W], got \(shape)")
-        let (planes, h, w) = (shape[0] * shape[1], shape[2], shape[3])
-        let hout = (h + 2 * padding - kernel) / stride + 1, wout = (w + 2 * padding - kernel) / stride + 1
-        var out = [Float](repeating: -.infinity, count: planes * hout * wout)
-        // window bounds clipped to the image, computed once per output row and column
-        let rows = (0..<hout).map { max($0 * stride - padding, 0)..<min($0 * stride - padding + kernel, h) }
-        let cols = (0..<wout).map { max($0 * stride - padding, 0)..<min($0 * stride - padding + kernel, w) }
-        storage.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { o in
-                for p in 0..<planes {
-                    let plane = x.baseAddress! + p * h * w
-                    let target = o.baseAddress! + p * hout * wout
-                    for oy in 0..<hout {
-                        for ox in 0..<wout {
-                            var best = -Float.infinity
-                            for y in rows[oy] { for xx in cols[ox] { best = max(best, plane[y * w + xx]) } }
-                            target[oy * wout + ox] = best
-                        }
-                    }
-                }
-            }
-        }
-        return Tensor(shape: [shape[0], shape[1], hout, wout], storage: out)
+/// `[Cout, K] x [K, N] -> [Cout, N]` (+ bias, ReLU) split into slices of output rows or columns,
+/// whichever dimension is larger, so that each slice is one single-threaded sgemm.
+struct ConvolutionProduct: Sendable {
+    let m: Int, n: Int, k: Int, slices: Int
+
+    /// The `index`-th of `count` near-equal parts of `0..<total`.
+    static func part(_ total: Int, _ index: Int, _ count: Int) -> Range<Int> {
+        (total * index / count)..<(total * (index + 1) / count)
     }
 
-    /// max(x, 0) elementwise.
-    public func relu() -> Tensor {
-        var out = self
-        out.storage.withUnsafeMutableBufferPointer { x in for i in x.indices { x[i] = max(x[i], 0) } }
-        return out
-    }
-
-    /// `relu(self + other)` for same-shape tensors (a residual join), without temporaries.
-    public func addingReLU(_ other: Tensor) -> Tensor {
-        precondition(shape == other.shape, "addingReLU shapes \(shape) and \(other.shape)")
-        var out = self
-        out.storage.withUnsafeMutableBufferPointer { x in
-            other.storage.withUnsafeBufferPointer { y in for i in x.indices { x[i] = max(x[i] + y[i], 0) } }
+    func run(slice: Int, weight: UnsafePointer<Float>, columns: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+             relu: Bool, into target: UnsafeMutablePointer<Float>) {
+        let splitRows = m >= n
+        let rows = splitRows ? Self.part(m, slice, slices) : 0..<m
+        let cols = splitRows ? 0..<n : Self.part(n, slice, slices)
+        guard !rows.isEmpty, !cols.isEmpty else { return }
+        let c = target + rows.lowerBound * n + cols.lowerBound
+        if let bias {
+            for r in rows { (target + r * n + cols.lowerBound).update(repeating: bias[r], count: cols.count) }
         }
-        return out
+        BLAS.gemm(transposeA: false, transposeB: false, m: rows.count, n: cols.count, k: k,
+                  a: weight + rows.lowerBound * k, lda: k, b: columns + cols.lowerBound, ldb: n,
+                  beta: bias == nil ? 0 : 1, c: c, ldc: n)
+        guard relu else { return }
+        for r in 0..<rows.count {
+            let line = c + r * n
+            for i in 0..<cols.count { line[i] = line[i] > 0 ? line[i] : 0 }
+        }
     }
 }
 

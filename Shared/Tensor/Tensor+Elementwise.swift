@@ -31,6 +31,7 @@ extension Tensor {
         if shape == other.shape {
             return Tensor(shape: shape, storage: zip(storage, other.storage).map { op($0, $1) })
         }
+        if let tiled = zipTiled(other, outShape: outShape, op) { return tiled }
         let sa = broadcastStrides(to: outShape), sb = other.broadcastStrides(to: outShape)
         let total = outShape.reduce(1, *)
         var out = [Float](repeating: 0, count: total)
@@ -55,6 +56,36 @@ extension Tensor {
                             index[axis] = 0
                             axis -= 1
                         }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: outShape, storage: out)
+    }
+
+    /// The common broadcast where one operand repeats whole: `[B, N, d] op [1, N, d]` (or `[d]`).
+    private func zipTiled(_ other: Tensor, outShape: [Int], _ op: (Float, Float) -> Float) -> Tensor? {
+        let total = outShape.reduce(1, *)
+        func tiles(_ small: [Int]) -> Bool {
+            let trimmed = Array(small.drop { $0 == 1 })
+            return trimmed.count <= outShape.count && Array(outShape.suffix(trimmed.count)) == trimmed
+        }
+        let (aWhole, bWhole) = (storage.count == total, other.storage.count == total)
+        guard total > 0, aWhole || bWhole, aWhole ? tiles(other.shape) : tiles(shape) else { return nil }
+        let period = aWhole ? other.storage.count : storage.count
+        guard period > 0 else { return nil }
+        var out = [Float](unsafeUninitializedCapacity: total) { _, count in count = total }
+        storage.withUnsafeBufferPointer { a in
+            other.storage.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { c in
+                    var start = 0
+                    while start < total {
+                        if aWhole {
+                            for j in 0..<period { c[start + j] = op(a[start + j], b[j]) }
+                        } else {
+                            for j in 0..<period { c[start + j] = op(a[j], b[start + j]) }
+                        }
+                        start += period
                     }
                 }
             }

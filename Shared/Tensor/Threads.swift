@@ -22,4 +22,25 @@ public enum ComputeThreads {
             DispatchQueue.concurrentPerform(iterations: slices, execute: body)
         }
     }
+
+    /// Runs `body` with single-threaded OpenBLAS calls, then restores `count` threads: for code that
+    /// splits its products across `parallelFor` itself (small products scale better that way).
+    public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
+        guard current > 1 else { return try body() }
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(current) }
+        return try body()
+    }
+}
+
+/// A read-only pointer handed to `parallelFor` slices that read disjoint or shared memory.
+public struct SharedPointer: @unchecked Sendable {
+    public let base: UnsafePointer<Float>
+    public init(_ base: UnsafePointer<Float>) { self.base = base }
+}
+
+/// A mutable pointer handed to `parallelFor` slices that each write their own disjoint part.
+public struct SharedMutablePointer: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<Float>
+    public init(_ base: UnsafeMutablePointer<Float>) { self.base = base }
 }

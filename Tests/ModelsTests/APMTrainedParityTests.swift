@@ -30,4 +30,18 @@ import Tensor
             }
         }
     }
+
+    /// Convolutions split across threads (single-threaded BLAS per slice) give the same outputs.
+    @Test func threadsDoNotChangeOutputs() throws {
+        let model = try AnatomyPerceptionModule(directory: Repository.root.appendingPathComponent("Weights/anatomix-tiny").path)
+        let input = try PNGCodec.read(path: Repository.fixture("apm-trained/input.png").path)
+        let size = model.configuration.imageSize
+        let image = Tensor(shape: [1, 1, size, size], storage: input.pixels)
+        let one = try model(image)
+        ComputeThreads.set(2)
+        defer { ComputeThreads.set(1) }
+        let two = try model(image)
+        #expect(one.boxes.maxAbsDifference(two.boxes) < 1e-5)
+        #expect(one.memory.maxAbsDifference(two.memory) < 1e-4)
+    }
 }

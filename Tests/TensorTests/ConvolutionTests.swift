@@ -28,22 +28,39 @@ import Testing
             .maxAbsDifference(naiveConv(x, w, nil, stride: stride, padding: padding)) < 1e-4)
     }
 
-    @Test func maxPoolMatchesNaive() {
-        let x = randomTensor([1, 2, 7, 6], seed: 53)
-        let y = x.maxPool2d(kernel: 3, stride: 2, padding: 1)
-        #expect(y.shape == [1, 2, 4, 3])
-        for c in 0..<2 { for oy in 0..<4 { for ox in 0..<3 {
+    @Test(arguments: [(3, 2, 1, 7, 6), (3, 2, 1, 8, 8), (2, 2, 0, 7, 6), (3, 1, 1, 5, 9), (5, 3, 2, 11, 4)])
+    func maxPoolMatchesNaive(kernel: Int, stride: Int, padding: Int, height: Int, width: Int) {
+        let x = randomTensor([1, 2, height, width], seed: 53)
+        let y = x.maxPool2d(kernel: kernel, stride: stride, padding: padding)
+        let hout = (height + 2 * padding - kernel) / stride + 1, wout = (width + 2 * padding - kernel) / stride + 1
+        #expect(y.shape == [1, 2, hout, wout])
+        for c in 0..<2 { for oy in 0..<hout { for ox in 0..<wout {
             var best = -Float.infinity
-            for dy in -1...1 { for dx in -1...1 {
-                let yy = oy * 2 + dy, xx = ox * 2 + dx
-                if yy >= 0, yy < 7, xx >= 0, xx < 6 { best = max(best, x[0, c, yy, xx]) }
+            for dy in 0..<kernel { for dx in 0..<kernel {
+                let yy = oy * stride - padding + dy, xx = ox * stride - padding + dx
+                if yy >= 0, yy < height, xx >= 0, xx < width { best = max(best, x[0, c, yy, xx]) }
             } }
             #expect(y[0, c, oy, ox] == best)
         } } }
     }
 
+    /// Slices over output columns (wide maps) and over output rows (deep, small maps), fused ReLU.
+    @Test(arguments: [([1, 16, 20, 20], 24), ([2, 32, 8, 8], 96)])
+    func slicedConvolutionWithReLUMatchesNaive(input: [Int], channels: Int) {
+        let x = randomTensor(input, seed: 56), w = randomTensor([channels, input[1], 3, 3], seed: 57)
+        let b = randomTensor([channels], seed: 58)
+        let naive = naiveConv(x, w, b, stride: 1, padding: 1).relu()
+        for threads in [1, 2, 3] {
+            let y = x.conv2d(weight: w, bias: b, stride: 1, padding: 1, relu: true, threads: threads)
+            #expect(y.maxAbsDifference(naive) < 1e-4, "threads \(threads)")
+        }
+    }
+
     @Test func reluClampsNegatives() {
         #expect(Tensor(shape: [3], storage: [-1, 0, 2]).relu().storage == [0, 0, 2])
+        var x = Tensor(shape: [3], storage: [-1, 0.5, 2])
+        x.formAddingReLU(Tensor(shape: [3], storage: [0.5, -1, 1]))
+        #expect(x.storage == [0, 0, 3])
     }
 }
 

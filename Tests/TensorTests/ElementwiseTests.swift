@@ -20,6 +20,17 @@ import Testing
         #expect(d.shape == [2, 3, 4])
     }
 
+    /// One operand repeating whole (`[B, N, d] + [1, N, d]`, either side) against the general path.
+    @Test func tiledBroadcastMatchesNaive() {
+        let a = randomTensor([2, 3, 4], seed: 15), b = randomTensor([1, 3, 4], seed: 16), v = randomTensor([4], seed: 17)
+        let sum = a + b, difference = v - a
+        #expect(sum.shape == [2, 3, 4] && difference.shape == [2, 3, 4])
+        for i in 0..<2 { for j in 0..<3 { for k in 0..<4 {
+            #expect(sum[i, j, k] == a[i, j, k] + b[0, j, k])
+            #expect(difference[i, j, k] == v[k] - a[i, j, k])
+        } } }
+    }
+
     @Test func sameShapeOps() {
         let a = Tensor(shape: [3], storage: [1, 2, 3]), b = Tensor(shape: [3], storage: [4, 5, 6])
         #expect((a - b).storage == [-3, -3, -3])
