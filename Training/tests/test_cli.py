@@ -1,0 +1,71 @@
+"""`anatomix analyze` from the outside: exit codes, messages and boxes for good and bad PNGs.
+
+Runs the debug binary that `make test-swift` builds (`swift build --build-tests`) on the default model."""
+import json
+import os
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = ROOT / ".build/debug/anatomix"
+
+
+def analyze(path: Path, *extra: str) -> subprocess.CompletedProcess:
+    assert BINARY.exists(), f"{BINARY} is missing: run `make test-swift` (or `swift build`) first"
+    env = dict(os.environ, LD_LIBRARY_PATH=str(ROOT / ".cache/librdkafka"))
+    return subprocess.run([str(BINARY), "analyze", str(path), *extra], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+
+
+def png(width: int, height: int, bit_depth: int, colour: int, data: bytes) -> bytes:
+    """A PNG written chunk by chunk (PIL cannot write 16-bit RGB; `data` is the IDAT payload)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour, 0, 0, 0)
+    chunks = [(b"IHDR", ihdr), (b"IDAT", data), (b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
+        struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d)) for t, d in chunks)
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("not-a-png.png", b"GIF89a this is not a PNG", "not a PNG"),
+    ("truncated.png", (ROOT / "Samples/images").glob("*.png").__next__().read_bytes()[:300], "truncated.png"),
+    ("huge.png", png(20000, 6000, 8, 0, zlib.compress(b"\x00" * 64)), "100"),   # rejected from its header
+])
+def test_bad_input_is_a_clear_error(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = analyze(path)
+    assert result.returncode != 0 and result.stdout == ""
+    assert "error:" in result.stderr and message in result.stderr, result.stderr
+
+
+def test_too_small_and_missing_files(tmp_path):
+    small = tmp_path / "small.png"
+    Image.fromarray(np.zeros((40, 200), dtype=np.uint8)).save(small)
+    result = analyze(small)
+    assert result.returncode != 0 and "64" in result.stderr, result.stderr
+    result = analyze(tmp_path / "absent.png")
+    assert result.returncode != 0 and "absent.png" in result.stderr, result.stderr
+
+
+def test_sixteen_bit_rgb_non_square_gives_boxes_in_original_pixels(tmp_path):
+    sample = np.asarray(Image.open(next((ROOT / "Samples/images").glob("*.png"))).convert("L"), dtype=np.float64)
+    tall = np.pad(sample, ((0, 0), (40, 90)))                          # non-square, off-centre
+    rgb = (np.stack([tall] * 3, -1) / 255 * 65535).astype(">u2")
+    path = tmp_path / "rgb16.png"
+    height, width = tall.shape
+    path.write_bytes(png(width, height, 16, 2, zlib.compress(b"".join(b"\x00" + row.tobytes() for row in rgb))))
+    result = analyze(path, "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["width"], report["height"]) == (width, height) and len(report["anatomies"]) == 36
+    for anatomy in report["anatomies"]:
+        x1, y1, x2, y2 = anatomy["box"]
+        assert -1 <= x1 < x2 <= width + 1 and -1 <= y1 < y2 <= height + 1, anatomy
+    lungs = {a["name"]: a["box"] for a in report["anatomies"] if a["name"] in ("right lung", "left lung")}
+    assert lungs["right lung"][0] < lungs["left lung"][0]              # patient's right on the image's left
+    assert (tmp_path / "out/rgb16.overlay.png").exists()
