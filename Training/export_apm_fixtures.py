@@ -20,8 +20,9 @@ TINY = ApmConfiguration(image_size=128, block="bottleneck", blocks=(1, 1, 1, 1),
                         anatomies=36, labels=14, token_dim=16, feature_heads=2)
 
 
-def trained(weights: Path, image_png: Path, out: Path) -> None:
-    """Fixtures for the trained model in `weights`: one 8-bit canvas image and every output."""
+def trained(weights: Path, images: list[Path], out: Path) -> None:
+    """Fixtures for the trained model in `weights`: 8-bit canvases of `images` (input-<i>.png) and
+    every output of the batch."""
     import numpy as np
     from PIL import Image
     from safetensors.torch import load_file
@@ -29,24 +30,29 @@ def trained(weights: Path, image_png: Path, out: Path) -> None:
     config = ApmConfiguration.load(weights / "config.json")
     model = AnatomyPerceptionModule(config).eval()
     model.load_state_dict({k: v.float() for k, v in load_file(str(weights / "apm.safetensors")).items()})
-    canvas = Image.open(image_png).convert("L").resize((config.image_size, config.image_size), Image.BOX)
     out.mkdir(parents=True, exist_ok=True)
-    canvas.save(out / "input.png")
-    x = torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0)[None, None]
+    for stale in out.glob("input*.png"):
+        stale.unlink()
+    batch = []
+    for i, path in enumerate(images):
+        canvas = Image.open(path).convert("L").resize((config.image_size, config.image_size), Image.BOX)
+        canvas.save(out / f"input-{i}.png")
+        batch.append(torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0)[None])
     with torch.inference_mode():
-        result = model(x)
+        result = model(torch.stack(batch))
     save_file({k: v.contiguous() for k, v in result.items()}, str(out / "outputs.safetensors"))
-    print(f"wrote {out}: trained-model outputs for {image_png.name}")
+    print(f"wrote {out}: trained-model outputs for {[p.name for p in images]}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="Tests/Fixtures/apm")
     parser.add_argument("--weights", type=Path, help="export fixtures of this trained model folder instead")
-    parser.add_argument("--image", type=Path, default=Path("Samples/images/s02026-000001.png"))
+    parser.add_argument("--images", type=Path, nargs="+",
+                        default=[Path("Samples/images/s02026-000001.png"), Path("Samples/images/s02026-000007-flip.png")])
     args = parser.parse_args()
     if args.weights:
-        trained(args.weights, args.image, Path(args.out))
+        trained(args.weights, args.images, Path(args.out))
         return
     torch.manual_seed(7)
     model = AnatomyPerceptionModule(TINY).eval()

@@ -5,16 +5,22 @@ import Testing
 @testable import Models
 import Tensor
 
-/// The committed default model (Weights/anatomix-tiny, fp16 on disk) against its PyTorch twin on a
-/// sample canvas (Training/export_apm_fixtures.py --weights): boxes and labels within 1e-3,
-/// tokens and encoder memory cosine >= 0.999.
+/// The committed default model (Weights/anatomix-tiny, fp16 on disk) against its PyTorch twin on two
+/// sample canvases, one of them flipped (Training/export_apm_fixtures.py --weights): boxes and labels
+/// within 1e-3, tokens and encoder memory cosine >= 0.999.
 @Suite struct APMTrainedParityTests {
+    static let model = Result { try AnatomyPerceptionModule(directory: Repository.root.appendingPathComponent("Weights/anatomix-tiny").path) }
+
+    /// The fixture's canvases as one `[2, 1, S, S]` batch.
+    static func inputs(size: Int) throws -> Tensor {
+        let images = try (0..<2).map { try PNGCodec.read(path: Repository.fixture("apm-trained/input-\($0).png").path) }
+        for image in images { #expect(image.width == size && image.height == size) }
+        return Tensor(shape: [2, 1, size, size], storage: images.flatMap(\.pixels))
+    }
+
     @Test func defaultModelMatchesPyTorch() throws {
-        let model = try AnatomyPerceptionModule(directory: Repository.root.appendingPathComponent("Weights/anatomix-tiny").path)
-        let input = try PNGCodec.read(path: Repository.fixture("apm-trained/input.png").path)
-        let size = model.configuration.imageSize
-        #expect(input.width == size && input.height == size)
-        let out = try model(Tensor(shape: [1, 1, size, size], storage: input.pixels))
+        let model = try Self.model.get()
+        let out = try model(try Self.inputs(size: model.configuration.imageSize))
         let expected = try SafeTensorsFile(path: Repository.fixture("apm-trained/outputs.safetensors").path)
         #expect(out.boxes.maxAbsDifference(try expected.tensor("boxes")) < 1e-3)
         #expect(out.logits.maxAbsDifference(try expected.tensor("logits")) < 1e-3)
@@ -33,10 +39,8 @@ import Tensor
 
     /// Convolutions split across threads (single-threaded BLAS per slice) give the same outputs.
     @Test func threadsDoNotChangeOutputs() throws {
-        let model = try AnatomyPerceptionModule(directory: Repository.root.appendingPathComponent("Weights/anatomix-tiny").path)
-        let input = try PNGCodec.read(path: Repository.fixture("apm-trained/input.png").path)
-        let size = model.configuration.imageSize
-        let image = Tensor(shape: [1, 1, size, size], storage: input.pixels)
+        let model = try Self.model.get()
+        let image = try Self.inputs(size: model.configuration.imageSize)
         let one = try model(image)
         ComputeThreads.set(2)
         defer { ComputeThreads.set(1) }
