@@ -108,9 +108,10 @@ dataset-test: deps
 # The APM (issue [3/7], in progress): 10k training + 500 validation studies, then about an hour of training.
 TRAIN_N ?= 10000
 train-apm: train-deps
-	@[ -f data/train/manifest.jsonl ] || $(CXRGEN) -m cxrgen.dataset --n $(TRAIN_N) --out data/train --seed 1 --size 256
-	@[ -f data/val/manifest.jsonl ] || $(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256
+	$(CXRGEN) -m cxrgen.dataset --n $(TRAIN_N) --out data/train --seed 1 --size 256 --resume
+	$(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
 	PYTHONPATH=Training $(PY) Training/train_apm.py --data data/train --val data/val --export Weights/anatomix-tiny $(TRAIN_ARGS)
+	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
 
 samples: deps
 	$(CXRGEN) -m cxrgen.samples --out Samples --sheet docs/images/contact-sheet.png
@@ -118,6 +119,7 @@ samples: deps
 fixtures: train-deps deps-assets
 	$(PY) Training/export_minilm_fixtures.py --model $(CACHE)/minilm --out Tests/Fixtures/minilm
 	$(PY) Training/export_apm_fixtures.py --out Tests/Fixtures/apm
+	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
 
 clean:
 	rm -rf .build $(OUT)
