@@ -41,7 +41,10 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Shared/CPNG"),
         .systemLibrary(name: "CRdKafka", path: "Shared/CRdKafka"),
 
-        library("Tensor", dependencies: ["CBLAS"], settings: numeric),
+        // Hand-vectorised C kernels (AVX2 + FMA chosen at run time).
+        .target(name: "CKernels", path: "Shared/CKernels"),
+
+        library("Tensor", dependencies: ["CBLAS", "CKernels"], settings: numeric),
         library("Imaging", dependencies: ["CPNG"]),
         library("Tokenizers"),
         library("Models", dependencies: ["Tensor", "Tokenizers"], settings: numeric),

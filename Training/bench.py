@@ -64,14 +64,18 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--apm-repeats", type=int, default=50, help="APM forwards per side (~10 ms each)")
+    parser.add_argument("--only", choices=["minilm", "apm"], help="run one benchmark")
     args = parser.parse_args()
+    if args.only == "apm":
+        bench_apm(args, torch_available())
+        return
 
     bench_dir = ROOT / ".cache/bench"
     bench_dir.mkdir(parents=True, exist_ok=True)
     corpus = bench_dir / f"sentences-{args.sentences}.txt"
     corpus.write_text("\n".join(sentences(args.sentences)) + "\n")
-    has_torch = TORCH_PYTHON.exists() and subprocess.run(
-        [str(TORCH_PYTHON), "-c", "import torch, sentence_transformers"], capture_output=True).returncode == 0
+    has_torch = torch_available()
 
     print(f"MiniLM sentence embedding: {args.sentences} sentences, batch {args.batch_size}, best of {args.repeats} runs")
     for threads in args.threads:
@@ -85,7 +89,13 @@ def main() -> None:
         if swift and torch:
             line += f"  ratio {swift['per_second'] / torch['per_second']:.2f}x (target >= 1.5)"
         print(line, flush=True)
-    bench_apm(args, has_torch)
+    if args.only != "minilm":
+        bench_apm(args, has_torch)
+
+
+def torch_available() -> bool:
+    return TORCH_PYTHON.exists() and subprocess.run(
+        [str(TORCH_PYTHON), "-c", "import torch, sentence_transformers"], capture_output=True).returncode == 0
 
 
 def bench_apm(args, has_torch: bool) -> None:
@@ -99,11 +109,11 @@ def bench_apm(args, has_torch: bool) -> None:
             return
         weights = ROOT / ".cache/bench/apm-tiny-random"
         subprocess.run([str(TORCH_PYTHON), "Training/bench_apm.py", "--make-random", str(weights)], check=True, cwd=ROOT)
-    print(f"APM forward, one image, best of {args.repeats} ({weights.relative_to(ROOT)})")
+    print(f"APM forward, one image, best of {args.apm_repeats} ({weights.relative_to(ROOT)})")
     for threads in args.threads:
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
-        swift = run_json([args.swift, "apm", str(weights), str(threads), str(args.repeats)], env)
-        torch = run_json([str(TORCH_PYTHON), "Training/bench_apm.py", str(weights), str(threads), str(args.repeats)], env) \
+        swift = run_json([args.swift, "apm", str(weights), str(threads), str(args.apm_repeats)], env)
+        torch = run_json([str(TORCH_PYTHON), "Training/bench_apm.py", str(weights), str(threads), str(args.apm_repeats)], env) \
             if has_torch else None
         line = f"bench apm threads={threads}"
         line += f"  swift {swift['best_seconds'] * 1000:7.1f} ms" if swift else "  swift failed"
@@ -111,6 +121,8 @@ def bench_apm(args, has_torch: bool) -> None:
             gflop = torch["flops"] / 1e9
             line += f"  pytorch {torch['best_seconds'] * 1000:7.1f} ms  ratio {swift['best_seconds'] / torch['best_seconds']:.2f}x (target <= 0.7)"
             line += f"  {gflop / swift['best_seconds']:.1f} vs {gflop / torch['best_seconds']:.1f} GFLOP/s ({gflop:.2f} GFLOP)"
+        if swift:
+            line += f"  [swift backbone {swift['backbone_seconds'] * 1000:.1f} ms, transformer {swift['transformer_seconds'] * 1000:.1f} ms]"
         print(line, flush=True)
 
 

@@ -49,13 +49,15 @@ func benchAPM(directory: String, threads: Int, repeats: Int) {
         let size = model.configuration.imageSize
         let image = Tensor(shape: [1, 1, size, size]) { i in Float((i * 7919) % 1000) / 1000 }
         _ = try model(image)
-        var times = [Double]()
+        var times = [Double](), backbone = [Double](), transformer = [Double]()
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
-            _ = try model(image)
+            let out = try model(image)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            backbone.append(out.backboneSeconds)
+            transformer.append(out.transformerSeconds)
         }
-        print(#"{"bench": "apm", "impl": "swift", "threads": \#(threads), "image_size": \#(size), "best_seconds": \#(times.min()!)}"#)
+        print(#"{"bench": "apm", "impl": "swift", "threads": \#(threads), "image_size": \#(size), "best_seconds": \#(times.min()!), "backbone_seconds": \#(backbone.min()!), "transformer_seconds": \#(transformer.min()!)}"#)
     } catch {
         fail("\(error)")
     }

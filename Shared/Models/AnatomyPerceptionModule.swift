@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 public import Tensor
 
@@ -11,6 +12,8 @@ public struct ApmOutput: Sendable {
     public let tokens: Tensor
     /// `[B, 1 + N, d]` encoder memory (CLS first).
     public let memory: Tensor
+    /// Wall time of the convolutional backbone (with the 1x1 projection) and of the rest.
+    public let backboneSeconds: Double, transformerSeconds: Double
 }
 
 /// AnatomiX stage one, twin of `Training/anatomix/apm.py::AnatomyPerceptionModule`: ResNet with
@@ -64,8 +67,10 @@ public struct AnatomyPerceptionModule: Sendable {
     private func forward(_ images: Tensor) -> ApmOutput {
         let c = configuration, threads = ComputeThreads.count
         let b = images.shape[0], d = c.dModel
+        let start = DispatchTime.now().uptimeNanoseconds
         let features = backbone(images, threads: threads)
             .conv2d(weight: projectionWeight, bias: projectionBias, threads: threads)              // [B, d, h, w]
+        let backboneDone = DispatchTime.now().uptimeNanoseconds
         let n = c.featureSize * c.featureSize
         var tokens = [Float](repeating: 0, count: b * (1 + n) * d)                              // [B, 1 + N, d]
         for i in 0..<b {
@@ -75,21 +80,24 @@ public struct AnatomyPerceptionModule: Sendable {
         }
         var memory = Tensor(shape: [b, 1 + n, d], storage: tokens)
         let pos = position.reshaped([1, 1 + n, d])
-        for layer in encoder { memory = layer(memory, position: pos) }
+        for layer in encoder { memory = layer(memory, position: pos, threads: threads) }
         let queryPosition = queries.reshaped([1, c.anatomies, d])
+        let keys = memory + pos                                                                   // the same for every layer
         var t = Tensor(shape: [b, c.anatomies, d])
-        for layer in decoder { t = layer(t, memory: memory, position: pos, queryPosition: queryPosition) }
+        for layer in decoder { t = layer(t, memory: memory, keys: keys, queryPosition: queryPosition, threads: threads) }
         let decoded = decoderNorm(t)                                                              // [B, 36, d]
         var box = decoded
-        for (i, layer) in boxHead.enumerated() { box = i == boxHead.count - 1 ? layer(box) : layer(box).relu() }
+        for (i, layer) in boxHead.enumerated() { box = layer(box, relu: i < boxHead.count - 1, threads: threads) }
         var clsRows = [Float]()
         for i in 0..<b {
             let start = i * (1 + n) * d
             clsRows += memory.storage[start..<(start + d)]
         }
         let cls = Tensor(shape: [b, d], storage: clsRows)                                        // [B, d]
-        let attended = featureAttention(query: decoded, key: memory, value: memory)
-        return ApmOutput(boxes: box.map { 1 / (1 + exp(-$0)) }, logits: labelHead(cls),
-                         tokens: featureProjection(attended), memory: memory)
+        let attended = featureAttention(query: decoded, key: memory, value: memory, threads: threads)
+        let (boxes, logits, anatomical) = (box.map { 1 / (1 + exp(-$0)) }, labelHead(cls), featureProjection(attended))
+        let end = DispatchTime.now().uptimeNanoseconds
+        return ApmOutput(boxes: boxes, logits: logits, tokens: anatomical, memory: memory,
+                         backboneSeconds: Double(backboneDone - start) / 1e9, transformerSeconds: Double(end - backboneDone) / 1e9)
     }
 }

@@ -85,3 +85,51 @@ extension Tensor {
         return Tensor(shape: [batch, queries, width], storage: out)
     }
 }
+
+extension Tensor {
+    /// Multi-head attention over column blocks: queries are columns `queryOffset..<queryOffset+width`
+    /// of `query: [B, L, *]`, keys and values the same-width blocks of `key`, `value: [B, S, *]` (so
+    /// Q and K may come from one fused projection). The `B · heads` (sequence, head) pairs are split
+    /// across `threads` (single-threaded BLAS). Returns `[B, L, width]`.
+    public static func multiHeadAttention(query: Tensor, queryOffset: Int, key: Tensor, keyOffset: Int,
+                                          value: Tensor, valueOffset: Int, width: Int, heads: Int,
+                                          threads: Int) -> Tensor {
+        precondition(query.rank == 3 && key.rank == 3 && value.rank == 3 && width % heads == 0,
+                     "attention shapes \(query.shape) \(key.shape) \(value.shape), width \(width), heads \(heads)")
+        let (batch, queries, keys) = (query.shape[0], query.shape[1], key.shape[1])
+        let (qStride, kStride, vStride) = (query.shape[2], key.shape[2], value.shape[2])
+        precondition(key.shape[0] == batch && value.shape[0] == batch && value.shape[1] == keys
+                     && queryOffset + width <= qStride && keyOffset + width <= kStride && valueOffset + width <= vStride,
+                     "attention blocks out of range: \(query.shape) \(key.shape) \(value.shape), width \(width)")
+        let headDim = width / heads, pairs = batch * heads
+        let scratchPerPair = Attention.scratchCount(queries: queries, keys: keys)
+        var out = [Float](repeating: 0, count: batch * queries * width)
+        var scratch = [Float](repeating: 0, count: pairs * scratchPerPair)
+        let slices = min(max(1, threads), pairs)
+        query.storage.withUnsafeBufferPointer { q in
+            key.storage.withUnsafeBufferPointer { k in
+                value.storage.withUnsafeBufferPointer { v in
+                    out.withUnsafeMutableBufferPointer { o in
+                        scratch.withUnsafeMutableBufferPointer { s in
+                            let (qp, kp, vp) = (SharedPointer(q.baseAddress!), SharedPointer(k.baseAddress!), SharedPointer(v.baseAddress!))
+                            let (op, sp) = (SharedMutablePointer(o.baseAddress!), SharedMutablePointer(s.baseAddress!))
+                            ComputeThreads.parallelFor(slices) { slice in
+                                for pair in (pairs * slice / slices)..<(pairs * (slice + 1) / slices) {
+                                    let (b, column) = (pair / heads, (pair % heads) * headDim)
+                                    Attention.sequence(
+                                        q: .init(qp.base + b * queries * qStride + queryOffset + column, rowStride: qStride),
+                                        k: .init(kp.base + b * keys * kStride + keyOffset + column, rowStride: kStride),
+                                        v: .init(vp.base + b * keys * vStride + valueOffset + column, rowStride: vStride),
+                                        queries: queries, keys: keys, heads: 1, headDim: headDim, keyMask: nil,
+                                        out: op.base + b * queries * width + column, outStride: width,
+                                        scratch: sp.base + pair * scratchPerPair)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [batch, queries, width], storage: out)
+    }
+}

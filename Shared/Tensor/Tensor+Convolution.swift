@@ -1,3 +1,5 @@
+import CKernels
+
 extension Tensor {
     /// 2-D convolution of `[B, Cin, H, W]` with `weight: [Cout, Cin, kh, kw]` (PyTorch layout),
     /// optional `bias: [Cout]`, square stride and zero padding, optionally followed by ReLU.
@@ -19,32 +21,38 @@ extension Tensor {
         let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
         // below ~1 MFLOP a second thread costs more than it saves
         let slices = cout * k * n < 500_000 ? 1 : max(1, threads)
+        if cin == 1, kh == kw, kh > 1 { return singleChannelConv2d(weight: weight, bias: bias, stride: stride, padding: padding,
+                                                                    output: (hout, wout), relu: relu, slices: slices) }
         let product = ConvolutionProduct(m: cout, n: n, k: k, slices: slices)
-        var columns = [Float](unsafeUninitializedCapacity: direct ? 0 : k * n) { _, count in count = direct ? 0 : k * n }
+        let columnCount = direct ? 0 : k * n
+        var columns = [Float](unsafeUninitializedCapacity: columnCount) { _, count in count = columnCount }
         var out = [Float](unsafeUninitializedCapacity: batch * cout * n) { _, count in count = batch * cout * n }
         let biasValues = bias?.storage ?? []
         storage.withUnsafeBufferPointer { x in
             weight.storage.withUnsafeBufferPointer { wt in biasValues.withUnsafeBufferPointer { bp in
                 out.withUnsafeMutableBufferPointer { o in
                     columns.withUnsafeMutableBufferPointer { col in
-                        let weights = SharedPointer(wt.baseAddress!)
+                        let weights = SharedPointer(wt.baseAddress!), lowered = SharedMutablePointer(col.baseAddress ?? o.baseAddress!)
                         let biases = bias == nil ? nil : SharedPointer(bp.baseAddress!)
                         for b in 0..<batch {
                             let image = SharedPointer(x.baseAddress! + b * cin * h * w)
                             let target = SharedMutablePointer(o.baseAddress! + b * cout * n)
-                            if !direct {
-                                let columns = SharedMutablePointer(col.baseAddress!)
+                            if direct {
+                                ComputeThreads.parallelFor(slices) { s in
+                                    product.run(slice: s, weight: weights.base, columns: image.base, bias: biases?.base,
+                                                relu: relu, into: target.base)
+                                }
+                            } else {
                                 ComputeThreads.parallelFor(slices) { s in
                                     let channels = ConvolutionProduct.part(cin, s, slices)
                                     Convolution.im2col(image.base + channels.lowerBound * h * w, channels: channels.count,
                                                        height: h, width: w, kernel: (kh, kw), stride: stride, padding: padding,
-                                                       output: (hout, wout), into: columns.base + channels.lowerBound * kh * kw * n)
+                                                       output: (hout, wout), rows: 0..<hout, into: lowered.base + channels.lowerBound * kh * kw * n)
                                 }
-                            }
-                            let source = direct ? image : SharedPointer(UnsafePointer(col.baseAddress!))
-                            ComputeThreads.parallelFor(slices) { s in
-                                product.run(slice: s, weight: weights.base, columns: source.base, bias: biases?.base,
-                                            relu: relu, into: target.base)
+                                ComputeThreads.parallelFor(slices) { s in
+                                    product.run(slice: s, weight: weights.base, columns: UnsafePointer(lowered.base), bias: biases?.base,
+                                                relu: relu, into: target.base)
+                                }
                             }
                         }
                     }
@@ -52,6 +60,31 @@ extension Tensor {
             } }
         }
         return Tensor(shape: [batch, cout, hout, wout], storage: out)
+    }
+}
+
+extension Tensor {
+    private func singleChannelConv2d(weight: Tensor, bias: Tensor?, stride: Int, padding: Int, output: (Int, Int),
+                                     relu: Bool, slices: Int) -> Tensor {
+        let (batch, h, w, cout, k) = (shape[0], shape[2], shape[3], weight.shape[0], weight.shape[2])
+        let n = output.0 * output.1
+        var out = [Float](unsafeUninitializedCapacity: batch * cout * n) { _, count in count = batch * cout * n }
+        let biasValues = bias?.storage ?? []
+        storage.withUnsafeBufferPointer { x in
+            weight.storage.withUnsafeBufferPointer { wt in
+                biasValues.withUnsafeBufferPointer { b in
+                    out.withUnsafeMutableBufferPointer { o in
+                        for image in 0..<batch {
+                            Convolution.singleChannel(x.baseAddress! + image * h * w, height: h, width: w, weight: wt.baseAddress!,
+                                                      bias: bias == nil ? nil : b.baseAddress!, channels: cout, kernel: k,
+                                                      stride: stride, padding: padding, output: output, relu: relu,
+                                                      slices: slices, into: o.baseAddress! + image * cout * n)
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [batch, cout, output.0, output.1], storage: out)
     }
 }
 
@@ -70,13 +103,23 @@ struct ConvolutionProduct: Sendable {
         let splitRows = m >= n
         let rows = splitRows ? Self.part(m, slice, slices) : 0..<m
         let cols = splitRows ? 0..<n : Self.part(n, slice, slices)
+        Self.block(rows: rows, columns: cols, n: n, k: k, weight: weight, lowered: columns + cols.lowerBound, ldb: n,
+                   bias: bias, relu: relu, into: target)
+    }
+
+    /// `target[rows, columns] = W[rows, :] × B (+ bias[rows], ReLU)` in a `[Cout, n]` output, where
+    /// `lowered` is B's first column and its rows are `ldb` floats apart.
+    // swiftlint:disable:next function_parameter_count
+    static func block(rows: Range<Int>, columns cols: Range<Int>, n: Int, k: Int, weight: UnsafePointer<Float>,
+                      lowered: UnsafePointer<Float>, ldb: Int, bias: UnsafePointer<Float>?, relu: Bool,
+                      into target: UnsafeMutablePointer<Float>) {
         guard !rows.isEmpty, !cols.isEmpty else { return }
         let c = target + rows.lowerBound * n + cols.lowerBound
         if let bias {
             for r in rows { (target + r * n + cols.lowerBound).update(repeating: bias[r], count: cols.count) }
         }
         BLAS.gemm(transposeA: false, transposeB: false, m: rows.count, n: cols.count, k: k,
-                  a: weight + rows.lowerBound * k, lda: k, b: columns + cols.lowerBound, ldb: n,
+                  a: weight + rows.lowerBound * k, lda: k, b: lowered, ldb: ldb,
                   beta: bias == nil ? 0 : 1, c: c, ldc: n)
         guard relu else { return }
         for r in 0..<rows.count {
@@ -86,38 +129,16 @@ struct ConvolutionProduct: Sendable {
     }
 }
 
-/// The im2col lowering used by `conv2d`.
+/// The im2col lowering used by `conv2d` (a C kernel: see Shared/CKernels).
 public enum Convolution {
-    /// Writes `[Cin * kh * kw, Hout * Wout]` patches of one `[Cin, H, W]` image (zeros outside).
+    /// Writes `[Cin * kh * kw, rows.count * Wout]` patches of output rows `rows` of one `[Cin, H, W]`
+    /// image (zeros outside).
     // swiftlint:disable:next function_parameter_count
     public static func im2col(_ image: UnsafePointer<Float>, channels: Int, height: Int, width: Int, kernel: (Int, Int),
-                              stride: Int, padding: Int, output: (Int, Int), into columns: UnsafeMutablePointer<Float>) {
-        let (kh, kw) = kernel, (hout, wout) = output
-        let n = hout * wout
-        for c in 0..<channels {
-            let plane = image + c * height * width
-            for dy in 0..<kh {
-                for dx in 0..<kw {
-                    let row = columns + ((c * kh + dy) * kw + dx) * n
-                    // output columns whose input x = ox * stride - padding + dx lies inside the image
-                    let lo = min(max(0, (padding - dx + stride - 1) / stride), wout)
-                    let last = width - 1 + padding - dx      // largest ox * stride still inside
-                    let hi = last < 0 ? lo : max(min(wout, last / stride + 1), lo)
-                    for oy in 0..<hout {
-                        let y = oy * stride - padding + dy
-                        let line = row + oy * wout
-                        guard y >= 0, y < height else { line.update(repeating: 0, count: wout); continue }
-                        let src = plane + y * width - padding + dx
-                        if lo > 0 { line.update(repeating: 0, count: lo) }
-                        if stride == 1 {
-                            line.advanced(by: lo).update(from: src + lo, count: hi - lo)
-                        } else {
-                            for ox in lo..<hi { line[ox] = src[ox * stride] }
-                        }
-                        if hi < wout { (line + hi).update(repeating: 0, count: wout - hi) }
-                    }
-                }
-            }
-        }
+                              stride: Int, padding: Int, output: (Int, Int), rows: Range<Int>,
+                              into columns: UnsafeMutablePointer<Float>) {
+        anatomix_im2col(image, Int64(channels), Int64(height), Int64(width), Int64(kernel.0), Int64(kernel.1),
+                        Int64(stride), Int64(padding), Int64(output.0), Int64(output.1),
+                        Int64(rows.lowerBound), Int64(rows.upperBound), columns)
     }
 }

@@ -23,13 +23,22 @@ extension Tensor {
         }
     }
 
-    /// The one broadcasting binary kernel; `+ - * /` and friends are one-line wrappers.
+    /// The one broadcasting binary kernel; `+ - * /` and friends are one-line wrappers (inlined
+    /// into them, so that `op` is a known function in the loops).
+    @inline(__always)
     public func zipWith(_ other: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
         guard let outShape = Tensor.broadcastShape(shape, other.shape) else {
             preconditionFailure("shapes \(shape) and \(other.shape) do not broadcast")
         }
         if shape == other.shape {
-            return Tensor(shape: shape, storage: zip(storage, other.storage).map { op($0, $1) })
+            let total = count
+            let out = [Float](unsafeUninitializedCapacity: total) { c, initialized in
+                storage.withUnsafeBufferPointer { a in
+                    other.storage.withUnsafeBufferPointer { b in for i in 0..<total { c[i] = op(a[i], b[i]) } }
+                }
+                initialized = total
+            }
+            return Tensor(shape: shape, storage: out)
         }
         if let tiled = zipTiled(other, outShape: outShape, op) { return tiled }
         let sa = broadcastStrides(to: outShape), sb = other.broadcastStrides(to: outShape)
@@ -64,6 +73,7 @@ extension Tensor {
     }
 
     /// The common broadcast where one operand repeats whole: `[B, N, d] op [1, N, d]` (or `[d]`).
+    @inline(__always)
     private func zipTiled(_ other: Tensor, outShape: [Int], _ op: (Float, Float) -> Float) -> Tensor? {
         let total = outShape.reduce(1, *)
         func tiles(_ small: [Int]) -> Bool {

@@ -3,10 +3,17 @@ import Foundation
 extension Tensor {
     /// Layer normalisation over the last axis with affine `weight` and `bias` (both `[D]`).
     public func layerNorm(weight: Tensor, bias: Tensor, epsilon: Float) -> Tensor {
+        var out = self
+        out.formLayerNorm(weight: weight, bias: bias, epsilon: epsilon)
+        return out
+    }
+
+    /// `layerNorm` in place.
+    public mutating func formLayerNorm(weight: Tensor, bias: Tensor, epsilon: Float) {
         let width = shape.last ?? 1
         precondition(weight.shape == [width] && bias.shape == [width], "layerNorm params for width \(width)")
-        var out = self
-        out.storage.withUnsafeMutableBufferPointer { x in
+        let count = count
+        storage.withUnsafeMutableBufferPointer { x in
             weight.storage.withUnsafeBufferPointer { w in
                 bias.storage.withUnsafeBufferPointer { b in
                     Normalization.layerNormRows(x.baseAddress!, rows: count / max(width, 1), width: width,
@@ -14,7 +21,6 @@ extension Tensor {
                 }
             }
         }
-        return out
     }
 
     /// Softmax over the last axis (max-subtracted).

@@ -4,6 +4,7 @@ import Dispatch
 /// number of slices that `parallelFor` splits independent work into.
 public enum ComputeThreads {
     nonisolated(unsafe) private static var current = 1
+    nonisolated(unsafe) private static var pool: WorkerPool?
 
     /// The configured thread count.
     public static var count: Int { current }
@@ -12,12 +13,16 @@ public enum ComputeThreads {
     public static func set(_ threads: Int) {
         current = max(1, threads)
         BLAS.setThreads(current)
+        if current > 1, (pool?.threads ?? 1) < current { pool = WorkerPool(workers: current - 1) }
     }
 
-    /// Runs `body(slice)` for `slice` in `0..<slices` on up to `count` threads.
+    /// Runs `body(slice)` for `slice` in `0..<slices` on up to `count` threads (the caller's and
+    /// persistent workers: see `WorkerPool`); returns when every slice is done.
     public static func parallelFor(_ slices: Int, _ body: @Sendable (Int) -> Void) {
         if current == 1 || slices <= 1 {
             for slice in 0..<slices { body(slice) }
+        } else if let pool {
+            pool.run(slices, body)
         } else {
             DispatchQueue.concurrentPerform(iterations: slices, execute: body)
         }

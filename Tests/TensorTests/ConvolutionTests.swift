@@ -56,6 +56,20 @@ import Testing
         }
     }
 
+    /// The direct one-channel path (a gray-scale stem): 32-, 8- and 1-column pieces, strides 1-3, bias, ReLU.
+    @Test(arguments: [(7, 2, 3, 90), (7, 2, 3, 75), (3, 1, 1, 41), (5, 3, 2, 100)])
+    func singleChannelConvolutionMatchesNaive(kernel: Int, stride: Int, padding: Int, width: Int) {
+        let x = randomTensor([2, 1, 37, width], seed: 59), w = randomTensor([24, 1, kernel, kernel], seed: 60)
+        let b = randomTensor([24], seed: 61)
+        let naive = naiveConv(x, w, b, stride: stride, padding: padding)
+        #expect(x.conv2d(weight: w, bias: b, stride: stride, padding: padding).maxAbsDifference(naive) < 1e-4)
+        for threads in [1, 3] {
+            #expect(x.conv2d(weight: w, bias: b, stride: stride, padding: padding, relu: true, threads: threads)
+                .maxAbsDifference(naive.relu()) < 1e-4)
+        }
+        #expect(x.conv2d(weight: w, stride: stride, padding: padding).maxAbsDifference(naiveConv(x, w, nil, stride: stride, padding: padding)) < 1e-4)
+    }
+
     @Test func reluClampsNegatives() {
         #expect(Tensor(shape: [3], storage: [-1, 0, 2]).relu().storage == [0, 0, 2])
         var x = Tensor(shape: [3], storage: [-1, 0.5, 2])
