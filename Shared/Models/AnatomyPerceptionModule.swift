@@ -32,7 +32,6 @@ public struct AnatomyPerceptionModule: Sendable {
     let labelHead: Linear
     let featureAttention: MultiheadAttention
     let featureProjection: Linear
-    let position: Tensor                                    // [1 + N, d], zeros for CLS
 
     public init(configuration c: ApmConfiguration, weights w: inout WeightLoader) throws {
         configuration = c
@@ -41,8 +40,16 @@ public struct AnatomyPerceptionModule: Sendable {
         projectionBias = try w.take("projection.bias", [c.dModel])
         clsToken = try w.take("cls_token", [1, 1, c.dModel]).reshaped([c.dModel])
         queries = try w.take("query_embed", [c.anatomies, c.dModel])
-        encoder = try (0..<c.encoderLayers).map { try DETREncoderLayer(&w, prefix: "transformer.encoder.\($0).", c: c) }
-        decoder = try (0..<c.decoderLayers).map { try DETRDecoderLayer(&w, prefix: "transformer.decoder.\($0).", c: c) }
+        let grid = Tensor.sinePositionEncoding(height: c.featureSize, width: c.featureSize, dimension: c.dModel)
+        // [1 + N, d]: zeros for the CLS slot, then the sine grid; the layers keep what they need of it
+        let memoryPosition = Tensor.concatenate(rows: [Tensor(shape: [1, c.dModel]), grid]), anatomyQueries = queries
+        encoder = try (0..<c.encoderLayers).map {
+            try DETREncoderLayer(&w, prefix: "transformer.encoder.\($0).", c: c, position: memoryPosition)
+        }
+        decoder = try (0..<c.decoderLayers).map {
+            try DETRDecoderLayer(&w, prefix: "transformer.decoder.\($0).", c: c, queryPosition: anatomyQueries,
+                                 memoryPosition: memoryPosition)
+        }
         decoderNorm = try LayerNorm(&w, prefix: "transformer.decoder_norm.", d: c.dModel)
         boxHead = try [(c.dModel, c.dModel), (c.dModel, c.dModel), (c.dModel, 4)].enumerated().map {
             try Linear(&w, prefix: "box_head.layers.\($0.offset).", input: $0.element.0, output: $0.element.1)
@@ -50,8 +57,6 @@ public struct AnatomyPerceptionModule: Sendable {
         labelHead = try Linear(&w, prefix: "label_head.", input: c.dModel, output: c.labels)
         featureAttention = try MultiheadAttention(&w, prefix: "feature_attention.", d: c.dModel, heads: c.featureHeads)
         featureProjection = try Linear(&w, prefix: "feature_projection.", input: c.dModel, output: c.tokenDim)
-        let grid = Tensor.sinePositionEncoding(height: c.featureSize, width: c.featureSize, dimension: c.dModel)
-        position = Tensor.concatenate(rows: [Tensor(shape: [1, c.dModel]), grid])
     }
 
     /// Runs `images: [B, 1, S, S]` (S = image_size, values in [0, 1]) on `ComputeThreads.count` threads:
@@ -79,13 +84,10 @@ public struct AnatomyPerceptionModule: Sendable {
             for k in 0..<d { for p in 0..<n { tokens[base + (1 + p) * d + k] = features.storage[(i * d + k) * n + p] } }
         }
         var memory = Tensor(shape: [b, 1 + n, d], storage: tokens)
-        let pos = position.reshaped([1, 1 + n, d])
-        for layer in encoder { memory = layer(memory, position: pos, threads: threads) }
-        let queryPosition = queries.reshaped([1, c.anatomies, d])
-        let keys = memory + pos                                                                   // the same for every layer
-        var t = Tensor(shape: [b, c.anatomies, d])
-        for layer in decoder { t = layer(t, memory: memory, keys: keys, queryPosition: queryPosition, threads: threads) }
-        let decoded = decoderNorm(t)                                                              // [B, 36, d]
+        for layer in encoder { memory = layer(memory, threads: threads) }
+        var t: Tensor?                                                                            // zeros
+        for layer in decoder { t = layer(t, memory: memory, threads: threads) }
+        let decoded = decoderNorm(t ?? Tensor(shape: [b, c.anatomies, d]))                        // [B, 36, d]
         var box = decoded
         for (i, layer) in boxHead.enumerated() { box = layer(box, relu: i < boxHead.count - 1, threads: threads) }
         var clsRows = [Float]()
@@ -94,7 +96,7 @@ public struct AnatomyPerceptionModule: Sendable {
             clsRows += memory.storage[start..<(start + d)]
         }
         let cls = Tensor(shape: [b, d], storage: clsRows)                                        // [B, d]
-        let attended = featureAttention(query: decoded, key: memory, value: memory, threads: threads)
+        let attended = featureAttention.crossAttention(query: decoded, memory: memory, threads: threads)
         let (boxes, logits, anatomical) = (box.map { 1 / (1 + exp(-$0)) }, labelHead(cls), featureProjection(attended))
         let end = DispatchTime.now().uptimeNanoseconds
         return ApmOutput(boxes: boxes, logits: logits, tokens: anatomical, memory: memory,

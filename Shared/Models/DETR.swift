@@ -1,41 +1,74 @@
 import Tensor
 
-/// PyTorch `nn.MultiheadAttention` (packed `in_proj_weight [3d, d]`), batch-first. Every product
-/// splits its rows (and the attention its heads) across `threads`.
+/// PyTorch `nn.MultiheadAttention` (packed `in_proj_weight [3d, d]`), batch-first, in the two forms
+/// DETR uses. Every product splits its rows (and the attention its heads) across `threads`.
+///
+/// Positions enter queries and keys but never values; since `(x + p)·W = x·W + p·W` and the
+/// positions are fixed, one product of `x + p` (or of `x`) gives all three projections and the
+/// position part of the one that must not have it is subtracted (or added) as a precomputed `p·W`.
 struct MultiheadAttention: Sendable {
-    let wqk: Tensor, bqk: Tensor                // [2d, d], [2d]: queries and keys in one product
-    let wq: Tensor, bq: Tensor, wk: Tensor, bk: Tensor, wv: Tensor, bv: Tensor
+    let inWeight: Tensor, inBias: Tensor          // [3d, d], [3d]: queries, keys, values
+    let wq: Tensor, bq: Tensor                     // rows 0..<d
+    let wkv: Tensor, bkv: Tensor                   // rows d..<3d: keys and values in one product
     let outWeight: Tensor, outBias: Tensor
     let heads: Int, d: Int
 
     init(_ w: inout WeightLoader, prefix p: String, d: Int, heads: Int) throws {
-        let packed = try w.take(p + "in_proj_weight", [3 * d, d]), bias = try w.take(p + "in_proj_bias", [3 * d])
-        (wqk, bqk) = (packed.rows(0..<(2 * d)), bias.rows(0..<(2 * d)))
-        (wq, wk, wv) = (packed.rows(0..<d), packed.rows(d..<(2 * d)), packed.rows((2 * d)..<(3 * d)))
-        (bq, bk, bv) = (bias.rows(0..<d), bias.rows(d..<(2 * d)), bias.rows((2 * d)..<(3 * d)))
+        inWeight = try w.take(p + "in_proj_weight", [3 * d, d])
+        inBias = try w.take(p + "in_proj_bias", [3 * d])
+        (wq, bq) = (inWeight.rows(0..<d), inBias.rows(0..<d))
+        (wkv, bkv) = (inWeight.rows(d..<(3 * d)), inBias.rows(d..<(3 * d)))
         outWeight = try w.take(p + "out_proj.weight", [d, d])
         outBias = try w.take(p + "out_proj.bias", [d])
         self.heads = heads
         self.d = d
     }
 
-    /// Self-attention as DETR runs it: queries and keys from `x + position`, values from `x`;
-    /// returns `residual + attention` (the post-norm layer's sum, before its norm).
-    func selfAttention(_ x: Tensor, position: Tensor, residual: Tensor, threads: Int) -> Tensor {
-        let qk = (x + position).linear(weight: wqk, bias: bqk, threads: threads)         // [B, N, 2d]
-        let v = x.linear(weight: wv, bias: bv, threads: threads)
-        return Tensor.multiHeadAttention(query: qk, queryOffset: 0, key: qk, keyOffset: d, value: v, valueOffset: 0,
+    /// `p·W` for the projection `which` (0 queries, 1 keys, 2 values) of fixed positions `[N, d]`.
+    func positionPart(_ position: Tensor, projection which: Int) -> Tensor {
+        position.linear(weight: inWeight.rows((which * d)..<((which + 1) * d)))
+    }
+
+    /// Self-attention as DETR runs it: queries and keys from `x + position`, values from `x`
+    /// (`valuePosition = positionPart(position, projection: 2)`); returns `residual + attention`.
+    func selfAttention(_ x: Tensor, position: Tensor, valuePosition: Tensor, residual: Tensor, threads: Int) -> Tensor {
+        var qkv = (x + position).linear(weight: inWeight, bias: inBias, threads: threads)      // [B, N, 3d]
+        qkv.addToColumns(2 * d, valuePosition, scale: -1)
+        return Tensor.multiHeadAttention(query: qkv, queryOffset: 0, key: qkv, keyOffset: d, value: qkv, valueOffset: 2 * d,
                                          width: d, heads: heads, threads: threads)
             .linear(weight: outWeight, bias: outBias, adding: residual, threads: threads)
     }
 
-    /// query `[B, L, d]`, key/value `[B, S, d]` -> `[B, L, d]` (`+ residual` when given).
-    func callAsFunction(query: Tensor, key: Tensor, value: Tensor, residual: Tensor? = nil, threads: Int = 1) -> Tensor {
+    /// Attention of `query [B, L, d]` over `memory [B, S, d]`: keys from `memory + position` when
+    /// `keyPosition = positionPart(position, projection: 1)` is given, values from `memory`;
+    /// `+ residual` when given.
+    func crossAttention(query: Tensor, memory: Tensor, keyPosition: Tensor? = nil, residual: Tensor? = nil,
+                        threads: Int) -> Tensor {
         let q = query.linear(weight: wq, bias: bq, threads: threads)
-        let k = key.linear(weight: wk, bias: bk, threads: threads), v = value.linear(weight: wv, bias: bv, threads: threads)
-        return Tensor.multiHeadAttention(query: q, queryOffset: 0, key: k, keyOffset: 0, value: v, valueOffset: 0,
+        var kv = memory.linear(weight: wkv, bias: bkv, threads: threads)                       // [B, S, 2d]
+        if let keyPosition { kv.addToColumns(0, keyPosition, scale: 1) }
+        return Tensor.multiHeadAttention(query: q, queryOffset: 0, key: kv, keyOffset: 0, value: kv, valueOffset: d,
                                          width: d, heads: heads, threads: threads)
             .linear(weight: outWeight, bias: outBias, adding: residual, threads: threads)
+    }
+}
+
+extension Tensor {
+    /// `self[b, n, offset + j] += scale · rows[n, j]` for `self: [B, N, W]`, `rows: [N, d]`.
+    mutating func addToColumns(_ offset: Int, _ rows: Tensor, scale: Float) {
+        let (n, d, width) = (rows.shape[0], rows.shape[1], shape[2])
+        precondition(rank == 3 && shape[1] == n && offset + d <= width, "addToColumns \(rows.shape) into \(shape) at \(offset)")
+        let batch = shape[0]
+        storage.withUnsafeMutableBufferPointer { x in
+            rows.storage.withUnsafeBufferPointer { r in
+                for b in 0..<batch {
+                    for i in 0..<n {
+                        let line = x.baseAddress! + (b * n + i) * width + offset, source = r.baseAddress! + i * d
+                        for j in 0..<d { line[j] += scale * source[j] }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -59,49 +92,5 @@ struct Linear: Sendable {
     }
     func callAsFunction(_ x: Tensor, adding residual: Tensor? = nil, relu: Bool = false, threads: Int = 1) -> Tensor {
         x.linear(weight: weight, bias: bias, adding: residual, relu: relu, threads: threads)
-    }
-}
-
-/// Post-norm DETR encoder layer: positions go into queries and keys, never values.
-struct DETREncoderLayer: Sendable {
-    let attention: MultiheadAttention
-    let linear1: Linear, linear2: Linear
-    let norm1: LayerNorm, norm2: LayerNorm
-
-    init(_ w: inout WeightLoader, prefix p: String, c: ApmConfiguration) throws {
-        attention = try MultiheadAttention(&w, prefix: p + "self_attn.", d: c.dModel, heads: c.heads)
-        linear1 = try Linear(&w, prefix: p + "linear1.", input: c.dModel, output: c.feedForward)
-        linear2 = try Linear(&w, prefix: p + "linear2.", input: c.feedForward, output: c.dModel)
-        norm1 = try LayerNorm(&w, prefix: p + "norm1.", d: c.dModel)
-        norm2 = try LayerNorm(&w, prefix: p + "norm2.", d: c.dModel)
-    }
-
-    func callAsFunction(_ x: Tensor, position: Tensor, threads: Int) -> Tensor {
-        let y = norm1(attention.selfAttention(x, position: position, residual: x, threads: threads))
-        return norm2(linear2(linear1(y, relu: true, threads: threads), adding: y, threads: threads))
-    }
-}
-
-/// Post-norm DETR decoder layer: self-attention over the queries, then cross-attention to memory.
-struct DETRDecoderLayer: Sendable {
-    let selfAttention: MultiheadAttention, crossAttention: MultiheadAttention
-    let linear1: Linear, linear2: Linear
-    let norm1: LayerNorm, norm2: LayerNorm, norm3: LayerNorm
-
-    init(_ w: inout WeightLoader, prefix p: String, c: ApmConfiguration) throws {
-        selfAttention = try MultiheadAttention(&w, prefix: p + "self_attn.", d: c.dModel, heads: c.heads)
-        crossAttention = try MultiheadAttention(&w, prefix: p + "multihead_attn.", d: c.dModel, heads: c.heads)
-        linear1 = try Linear(&w, prefix: p + "linear1.", input: c.dModel, output: c.feedForward)
-        linear2 = try Linear(&w, prefix: p + "linear2.", input: c.feedForward, output: c.dModel)
-        norm1 = try LayerNorm(&w, prefix: p + "norm1.", d: c.dModel)
-        norm2 = try LayerNorm(&w, prefix: p + "norm2.", d: c.dModel)
-        norm3 = try LayerNorm(&w, prefix: p + "norm3.", d: c.dModel)
-    }
-
-    /// `keys` is `memory + position`, computed once for all layers.
-    func callAsFunction(_ t: Tensor, memory: Tensor, keys: Tensor, queryPosition: Tensor, threads: Int) -> Tensor {
-        let x = norm1(selfAttention.selfAttention(t, position: queryPosition, residual: t, threads: threads))
-        let y = norm2(crossAttention(query: x + queryPosition, key: keys, value: memory, residual: x, threads: threads))
-        return norm3(linear2(linear1(y, relu: true, threads: threads), adding: y, threads: threads))
     }
 }
