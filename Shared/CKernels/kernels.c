@@ -7,49 +7,93 @@ int anatomix_kernels_use_avx2(void);
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+// Columns [from, wout) of one output row of one channel: 8 at a time, then one by one.
 __attribute__((target("avx2,fma")))
-static void conv1ch_avx2(const float *phases, const int64_t *offsets, int64_t taps, int64_t row_step,
-                         const float *weight, const float *bias, int64_t channels,
-                         int64_t oy0, int64_t oy1, int64_t hout, int64_t wout, int relu, float *out) {
+static inline void direct_tail(const float *row0, const int64_t *offsets, int64_t taps, const float *w, float b,
+                               int64_t from, int64_t wout, int relu, float *line) {
+    const __m256 zero = _mm256_setzero_ps();
+    int64_t ox = from;
+    for (; ox + 8 <= wout; ox += 8) {
+        __m256 a = _mm256_set1_ps(b);
+        for (int64_t t = 0; t < taps; t++)
+            a = _mm256_fmadd_ps(_mm256_broadcast_ss(w + t), _mm256_loadu_ps(row0 + offsets[t] + ox), a);
+        _mm256_storeu_ps(line + ox, relu ? _mm256_max_ps(a, zero) : a);
+    }
+    for (; ox < wout; ox++) {
+        float a = b;
+        for (int64_t t = 0; t < taps; t++) a += w[t] * row0[offsets[t] + ox];
+        line[ox] = relu && a < 0 ? 0 : a;
+    }
+}
+
+// Four output channels x 16 columns per step: per tap 4 weight broadcasts, 2 input loads, 8 FMAs.
+__attribute__((target("avx2,fma")))
+static void direct_avx2(const float *phases, const int64_t *offsets, int64_t taps, int64_t row_step,
+                        const float *weight, const float *bias, int64_t channels,
+                        int64_t oy0, int64_t oy1, int64_t hout, int64_t wout, int relu, float *out) {
     const __m256 zero = _mm256_setzero_ps();
     for (int64_t oy = oy0; oy < oy1; oy++) {
         const float *row0 = phases + oy * row_step;
-        for (int64_t c = 0; c < channels; c++) {
-            const float *w = weight + c * taps;
-            const float b = bias ? bias[c] : 0.0f;
-            float *line = out + (c * hout + oy) * wout;
-            int64_t ox = 0;
-            for (; ox + 32 <= wout; ox += 32) {
-                __m256 a0 = _mm256_set1_ps(b), a1 = a0, a2 = a0, a3 = a0;
-                for (int64_t t = 0; t < taps; t++) {
-                    const __m256 wv = _mm256_broadcast_ss(w + t);
-                    const float *r = row0 + offsets[t] + ox;
-                    a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(r), a0);
-                    a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(r + 8), a1);
-                    a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(r + 16), a2);
-                    a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(r + 24), a3);
+        int64_t c = 0;
+        if (wout < 16) {                                       // narrow maps: 8 channels x 8 columns per step
+            for (; c + 8 <= channels; c += 8) {
+                for (int64_t ox = 0; ox + 8 <= wout; ox += 8) {
+                    __m256 a[8];
+                    for (int k = 0; k < 8; k++) a[k] = _mm256_set1_ps(bias ? bias[c + k] : 0);
+                    const float *w = weight + c * taps;
+                    for (int64_t t = 0; t < taps; t++) {
+                        const __m256 x = _mm256_loadu_ps(row0 + offsets[t] + ox);
+                        for (int k = 0; k < 8; k++) a[k] = _mm256_fmadd_ps(_mm256_broadcast_ss(w + k * taps + t), x, a[k]);
+                    }
+                    for (int k = 0; k < 8; k++)
+                        _mm256_storeu_ps(out + ((c + k) * hout + oy) * wout + ox, relu ? _mm256_max_ps(a[k], zero) : a[k]);
                 }
-                if (relu) { a0 = _mm256_max_ps(a0, zero); a1 = _mm256_max_ps(a1, zero); a2 = _mm256_max_ps(a2, zero); a3 = _mm256_max_ps(a3, zero); }
-                _mm256_storeu_ps(line + ox, a0); _mm256_storeu_ps(line + ox + 8, a1);
-                _mm256_storeu_ps(line + ox + 16, a2); _mm256_storeu_ps(line + ox + 24, a3);
-            }
-            for (; ox + 8 <= wout; ox += 8) {
-                __m256 a = _mm256_set1_ps(b);
-                for (int64_t t = 0; t < taps; t++)
-                    a = _mm256_fmadd_ps(_mm256_broadcast_ss(w + t), _mm256_loadu_ps(row0 + offsets[t] + ox), a);
-                _mm256_storeu_ps(line + ox, relu ? _mm256_max_ps(a, zero) : a);
-            }
-            for (; ox < wout; ox++) {
-                float a = b;
-                for (int64_t t = 0; t < taps; t++) a += w[t] * row0[offsets[t] + ox];
-                line[ox] = relu && a < 0 ? 0 : a;
+                for (int64_t k = 0; k < 8; k++)
+                    direct_tail(row0, offsets, taps, weight + (c + k) * taps, bias ? bias[c + k] : 0, wout / 8 * 8, wout, relu,
+                                out + ((c + k) * hout + oy) * wout);
             }
         }
+        for (; c + 4 <= channels; c += 4) {
+            const float *w0 = weight + c * taps, *w1 = w0 + taps, *w2 = w1 + taps, *w3 = w2 + taps;
+            float *l0 = out + (c * hout + oy) * wout, *l1 = l0 + hout * wout, *l2 = l1 + hout * wout, *l3 = l2 + hout * wout;
+            int64_t ox = 0;
+            for (; ox + 16 <= wout; ox += 16) {
+                __m256 a00 = _mm256_set1_ps(bias ? bias[c] : 0), a01 = a00;
+                __m256 a10 = _mm256_set1_ps(bias ? bias[c + 1] : 0), a11 = a10;
+                __m256 a20 = _mm256_set1_ps(bias ? bias[c + 2] : 0), a21 = a20;
+                __m256 a30 = _mm256_set1_ps(bias ? bias[c + 3] : 0), a31 = a30;
+                for (int64_t t = 0; t < taps; t++) {
+                    const float *r = row0 + offsets[t] + ox;
+                    const __m256 x0 = _mm256_loadu_ps(r), x1 = _mm256_loadu_ps(r + 8);
+                    __m256 wv = _mm256_broadcast_ss(w0 + t);
+                    a00 = _mm256_fmadd_ps(wv, x0, a00); a01 = _mm256_fmadd_ps(wv, x1, a01);
+                    wv = _mm256_broadcast_ss(w1 + t);
+                    a10 = _mm256_fmadd_ps(wv, x0, a10); a11 = _mm256_fmadd_ps(wv, x1, a11);
+                    wv = _mm256_broadcast_ss(w2 + t);
+                    a20 = _mm256_fmadd_ps(wv, x0, a20); a21 = _mm256_fmadd_ps(wv, x1, a21);
+                    wv = _mm256_broadcast_ss(w3 + t);
+                    a30 = _mm256_fmadd_ps(wv, x0, a30); a31 = _mm256_fmadd_ps(wv, x1, a31);
+                }
+                if (relu) {
+                    a00 = _mm256_max_ps(a00, zero); a01 = _mm256_max_ps(a01, zero); a10 = _mm256_max_ps(a10, zero); a11 = _mm256_max_ps(a11, zero);
+                    a20 = _mm256_max_ps(a20, zero); a21 = _mm256_max_ps(a21, zero); a30 = _mm256_max_ps(a30, zero); a31 = _mm256_max_ps(a31, zero);
+                }
+                _mm256_storeu_ps(l0 + ox, a00); _mm256_storeu_ps(l0 + ox + 8, a01);
+                _mm256_storeu_ps(l1 + ox, a10); _mm256_storeu_ps(l1 + ox + 8, a11);
+                _mm256_storeu_ps(l2 + ox, a20); _mm256_storeu_ps(l2 + ox + 8, a21);
+                _mm256_storeu_ps(l3 + ox, a30); _mm256_storeu_ps(l3 + ox + 8, a31);
+            }
+            for (int64_t k = 0; k < 4; k++)                   // the last < 16 columns, channel by channel
+                direct_tail(row0, offsets, taps, weight + (c + k) * taps, bias ? bias[c + k] : 0, ox, wout, relu,
+                            out + ((c + k) * hout + oy) * wout);
+        }
+        for (; c < channels; c++)                              // the last < 4 channels
+            direct_tail(row0, offsets, taps, weight + c * taps, bias ? bias[c] : 0, 0, wout, relu, out + (c * hout + oy) * wout);
     }
 }
 #endif
 
-static void conv1ch_portable(const float *phases, const int64_t *offsets, int64_t taps, int64_t row_step,
+static void direct_portable(const float *phases, const int64_t *offsets, int64_t taps, int64_t row_step,
                              const float *weight, const float *bias, int64_t channels,
                              int64_t oy0, int64_t oy1, int64_t hout, int64_t wout, int relu, float *out) {
     for (int64_t oy = oy0; oy < oy1; oy++) {
@@ -168,14 +212,14 @@ int anatomix_kernels_use_avx2(void) {
 #endif
 }
 
-void anatomix_conv1ch_rows(const float *phases, const int64_t *offsets, int64_t taps, int64_t row_step,
+void anatomix_conv_direct_rows(const float *phases, const int64_t *offsets, int64_t taps, int64_t row_step,
                            const float *weight, const float *bias, int64_t channels,
                            int64_t oy0, int64_t oy1, int64_t hout, int64_t wout, int relu, float *out) {
 #if defined(__x86_64__)
     if (anatomix_kernels_use_avx2()) {
-        conv1ch_avx2(phases, offsets, taps, row_step, weight, bias, channels, oy0, oy1, hout, wout, relu, out);
+        direct_avx2(phases, offsets, taps, row_step, weight, bias, channels, oy0, oy1, hout, wout, relu, out);
         return;
     }
 #endif
-    conv1ch_portable(phases, offsets, taps, row_step, weight, bias, channels, oy0, oy1, hout, wout, relu, out);
+    direct_portable(phases, offsets, taps, row_step, weight, bias, channels, oy0, oy1, hout, wout, relu, out);
 }

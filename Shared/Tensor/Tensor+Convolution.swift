@@ -21,8 +21,10 @@ extension Tensor {
         let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
         // below ~1 MFLOP a second thread costs more than it saves
         let slices = cout * k * n < 500_000 ? 1 : max(1, threads)
-        if cin == 1, kh == kw, kh > 1 { return singleChannelConv2d(weight: weight, bias: bias, stride: stride, padding: padding,
-                                                                    output: (hout, wout), relu: relu, slices: slices) }
+        if Convolution.prefersDirect(channels: cin, kernel: (kh, kw), outputWidth: wout) {
+            return directConv2d(weight: weight, bias: bias, stride: stride, padding: padding, output: (hout, wout),
+                                relu: relu, slices: slices)
+        }
         let product = ConvolutionProduct(m: cout, n: n, k: k, slices: slices)
         let columnCount = direct ? 0 : k * n
         var columns = [Float](unsafeUninitializedCapacity: columnCount) { _, count in count = columnCount }
@@ -64,9 +66,9 @@ extension Tensor {
 }
 
 extension Tensor {
-    private func singleChannelConv2d(weight: Tensor, bias: Tensor?, stride: Int, padding: Int, output: (Int, Int),
-                                     relu: Bool, slices: Int) -> Tensor {
-        let (batch, h, w, cout, k) = (shape[0], shape[2], shape[3], weight.shape[0], weight.shape[2])
+    private func directConv2d(weight: Tensor, bias: Tensor?, stride: Int, padding: Int, output: (Int, Int),
+                              relu: Bool, slices: Int) -> Tensor {
+        let (batch, cin, h, w, cout, k) = (shape[0], shape[1], shape[2], shape[3], weight.shape[0], weight.shape[2])
         let n = output.0 * output.1
         var out = [Float](unsafeUninitializedCapacity: batch * cout * n) { _, count in count = batch * cout * n }
         let biasValues = bias?.storage ?? []
@@ -75,10 +77,10 @@ extension Tensor {
                 biasValues.withUnsafeBufferPointer { b in
                     out.withUnsafeMutableBufferPointer { o in
                         for image in 0..<batch {
-                            Convolution.singleChannel(x.baseAddress! + image * h * w, height: h, width: w, weight: wt.baseAddress!,
-                                                      bias: bias == nil ? nil : b.baseAddress!, channels: cout, kernel: k,
-                                                      stride: stride, padding: padding, output: output, relu: relu,
-                                                      slices: slices, into: o.baseAddress! + image * cout * n)
+                            Convolution.direct(x.baseAddress! + image * cin * h * w, channels: cin, height: h, width: w,
+                                               weight: wt.baseAddress!, bias: bias == nil ? nil : b.baseAddress!,
+                                               outputChannels: cout, kernel: k, stride: stride, padding: padding,
+                                               output: output, relu: relu, slices: slices, into: o.baseAddress! + image * cout * n)
                         }
                     }
                 }
@@ -129,8 +131,18 @@ struct ConvolutionProduct: Sendable {
     }
 }
 
-/// The im2col lowering used by `conv2d` (a C kernel: see Shared/CKernels).
+/// The im2col lowering used by `conv2d` (a C kernel: see Shared/CKernels), and the choice of path.
 public enum Convolution {
+    /// Output rows at least this wide take the direct path (square kernels larger than 1x1); measured
+    /// on the tiny APM, direct beats im2col + OpenBLAS sgemm from 8 columns up (1.2x on the backbone).
+    static let directMinimumWidth = 8
+
+    /// Whether `conv2d` runs directly (`direct`) rather than as im2col + sgemm: the one-channel stem,
+    /// and square kernels on rows wide enough for the 16-column steps.
+    static func prefersDirect(channels: Int, kernel: (Int, Int), outputWidth: Int) -> Bool {
+        kernel.0 == kernel.1 && kernel.0 > 1 && (channels == 1 || outputWidth >= directMinimumWidth)
+    }
+
     /// Writes `[Cin * kh * kw, rows.count * Wout]` patches of output rows `rows` of one `[Cin, H, W]`
     /// image (zeros outside).
     // swiftlint:disable:next function_parameter_count

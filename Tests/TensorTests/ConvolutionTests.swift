@@ -70,6 +70,18 @@ import Testing
         #expect(x.conv2d(weight: w, stride: stride, padding: padding).maxAbsDifference(naiveConv(x, w, nil, stride: stride, padding: padding)) < 1e-4)
     }
 
+    /// The direct path on several channels: 16-column and 8-column steps, stride 2, 4-channel blocks and the rest.
+    @Test(arguments: [([1, 6, 20, 37], 5, 3, 2, 1), ([2, 10, 12, 12], 9, 3, 1, 1), ([1, 4, 9, 33], 8, 5, 1, 2)])
+    func directConvolutionMatchesNaive(input: [Int], channels: Int, kernel: Int, stride: Int, padding: Int) {
+        let x = randomTensor(input, seed: 62), w = randomTensor([channels, input[1], kernel, kernel], seed: 63)
+        let b = randomTensor([channels], seed: 64)
+        let naive = naiveConv(x, w, b, stride: stride, padding: padding)
+        #expect(naive.shape[3] >= Convolution.directMinimumWidth)
+        #expect(x.conv2d(weight: w, bias: b, stride: stride, padding: padding).maxAbsDifference(naive) < 1e-4)
+        #expect(x.conv2d(weight: w, bias: b, stride: stride, padding: padding, relu: true, threads: 2)
+            .maxAbsDifference(naive.relu()) < 1e-4)
+    }
+
     @Test func reluClampsNegatives() {
         #expect(Tensor(shape: [3], storage: [-1, 0, 2]).relu().storage == [0, 0, 2])
         var x = Tensor(shape: [3], storage: [-1, 0.5, 2])

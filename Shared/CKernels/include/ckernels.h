@@ -5,11 +5,12 @@
 
 #include <stdint.h>
 
-/// Output rows [oy0, oy1) of a one-input-channel convolution, every output channel:
+/// Output rows [oy0, oy1) of a direct convolution, every output channel:
 /// out[c][oy][ox] = bias[c] + sum_t weight[c][t] * phases[oy * row_step + offsets[t] + ox], then
-/// max(., 0) when relu. `phases` is the zero-padded image split into its stride column phases (see
-/// Convolution.singleChannel), `offsets[t]` where tap t of output (0, 0) lives in it. bias may be NULL.
-void anatomix_conv1ch_rows(const float *phases, const int64_t *offsets, int64_t taps, int64_t row_step,
+/// max(., 0) when relu; t runs over (input channel, dy, dx), so weight is PyTorch's [Cout, Cin, k, k].
+/// `phases` is the zero-padded input split into its stride column phases (see Convolution.direct),
+/// `offsets[t]` where tap t of output (0, 0) lives in it. bias may be NULL.
+void anatomix_conv_direct_rows(const float *phases, const int64_t *offsets, int64_t taps, int64_t row_step,
                            const float *weight, const float *bias, int64_t channels,
                            int64_t oy0, int64_t oy1, int64_t hout, int64_t wout, int relu, float *out);
 
