@@ -160,6 +160,7 @@ def main() -> None:
         start_epoch, step = state["epoch"] + 1, state["step"]
         print(f"resumed at epoch {start_epoch}", file=sys.stderr)
     g = torch.Generator().manual_seed(1)
+    iou = None
     for epoch in range(start_epoch, args.epochs):
         started = time.time()
         for i, (images, xyxy, labels, sentence_ids) in enumerate(loader):
@@ -189,7 +190,9 @@ def main() -> None:
     if args.export:
         from anatomix.export import export_weights
         freeze_batch_statistics(model).eval()
-        export_weights(args.export, config, model, text_head, sentences, embeddings, [args.data])
+        training = {"studies": len(train), "epochs": args.epochs, "val_mean_iou": None if iou is None else round(iou, 4), "config": args.config,
+                    "recipe": "Training/train_apm.py"}
+        export_weights(args.export, config, model, text_head, sentences, embeddings, [args.data], training)
 
 
 if __name__ == "__main__":

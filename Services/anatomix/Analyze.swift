@@ -27,10 +27,17 @@ struct Analyze: ParsableCommand {
         ComputeThreads.set(compute.threads)
         let model = modelDir ?? ModelLocations.anatomiX.path
         do {
+            var clock = Stopwatch()
             let picture = try PNGCodec.read(path: image)
-            let perception = try PerceptionStage(modelDirectory: model).perceive(picture)
-            let findings = try RetrievalStage(modelDirectory: model).likelyFindings(perception)
-            let report = AnalysisReport(image: image, model: model, perception: perception, findings: findings)
+            let decoded = clock.lap()
+            let (perceptionStage, retrievalStage) = (try PerceptionStage(modelDirectory: model), try RetrievalStage(modelDirectory: model))
+            let loaded = clock.lap()
+            let perception = try perceptionStage.perceive(picture)
+            _ = clock.lap()
+            let findings = try retrievalStage.likelyFindings(perception)
+            let timings = AnalysisReport.Timings(decode: decoded, load: loaded, perception: perception, retrieval: clock.lap())
+            let report = AnalysisReport(image: image, model: .init(card: perceptionStage.card, path: model),
+                                        perception: perception, findings: findings, timings: timings)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let json = try encoder.encode(report)
@@ -59,43 +66,5 @@ struct Analyze: ParsableCommand {
             overlay.text(a.name, x: Int(a.box[0]) + 2, y: Int(a.box[1]) + 2, color: (150, 210, 255), scale: scale)
         }
         try overlay.png().write(to: URL(fileURLWithPath: base.path + ".overlay.png"))
-    }
-}
-
-/// The `analyze` output document.
-struct AnalysisReport: Codable {
-    struct Anatomy: Codable {
-        let index: Int
-        let name: String
-        let box: [Double]
-        let token: [Float]
-        let likelyFinding: String?
-        let similarity: Float?
-        enum CodingKeys: String, CodingKey { case index, name, box, token, likelyFinding = "likely_finding", similarity }
-    }
-
-    let image: String
-    let model: String
-    let width: Int
-    let height: Int
-    let anatomies: [Anatomy]
-    let labels: [String: Float]
-    let perceptionSeconds: Double
-
-    enum CodingKeys: String, CodingKey {
-        case image, model, width, height, anatomies, labels, perceptionSeconds = "perception_seconds"
-    }
-
-    init(image: String, model: String, perception: Perception, findings: [String: SentenceBank.Match]) {
-        self.image = image
-        self.model = model
-        width = perception.width
-        height = perception.height
-        anatomies = perception.anatomies.map {
-            Anatomy(index: $0.index, name: $0.name, box: $0.box, token: $0.token,
-                    likelyFinding: findings[$0.name]?.sentence, similarity: findings[$0.name]?.similarity)
-        }
-        labels = perception.labels
-        perceptionSeconds = perception.seconds
     }
 }

@@ -17,16 +17,19 @@ public struct Perception: Codable, Sendable {
     public let height: Int
     public let anatomies: [AnatomyFinding]
     public let labels: [String: Float]      // CheXpert label -> probability
-    public let seconds: Double
+    /// Letterbox + APM + mapping back; of which the backbone and the transformer (with heads).
+    public let seconds: Double, backboneSeconds: Double, transformerSeconds: Double
 }
 
 /// Stage one without transport: letterbox -> APM -> boxes back to original pixels.
 public struct PerceptionStage: Sendable {
     public let model: AnatomyPerceptionModule
     public let catalog: AnatomyCatalog
+    public let card: ModelCard
 
     public init(modelDirectory: String) throws {
         model = try AnatomyPerceptionModule(directory: modelDirectory)
+        card = try ModelCard.load(directory: modelDirectory)
         catalog = try AnatomyCatalog.load(path: URL(fileURLWithPath: modelDirectory).appendingPathComponent("anatomies.json").path)
         guard catalog.anatomies.count == model.configuration.anatomies, catalog.chexpertLabels.count == model.configuration.labels else {
             throw PipelineError("\(modelDirectory): anatomies.json lists \(catalog.anatomies.count) anatomies and \(catalog.chexpertLabels.count) labels; the model has \(model.configuration.anatomies) and \(model.configuration.labels)")
@@ -50,6 +53,7 @@ public struct PerceptionStage: Sendable {
         var labels = [String: Float]()
         for (i, name) in catalog.chexpertLabels.enumerated() { labels[name] = 1 / (1 + exp(-out.logits.storage[i])) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Perception(width: image.width, height: image.height, anatomies: anatomies, labels: labels, seconds: seconds)
+        return Perception(width: image.width, height: image.height, anatomies: anatomies, labels: labels, seconds: seconds,
+                          backboneSeconds: out.backboneSeconds, transformerSeconds: out.transformerSeconds)
     }
 }

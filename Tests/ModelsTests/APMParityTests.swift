@@ -47,3 +47,16 @@ import Tensor
         #expect { try model(Tensor(shape: [1, 1, 64, 64])) } throws: { ($0 as? ModelError)?.kind == .invalidInput }
     }
 }
+
+@Suite struct ModelCardTests {
+    @Test func readsTheExportedCardOrFallsBackToTheFolderName() throws {
+        let card = try ModelCard.load(directory: Repository.root.appendingPathComponent("Weights/anatomix-tiny").path)
+        #expect(card.name == "anatomix-tiny" && card.version.count > 12)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("card-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try ModelCard.load(directory: folder.path) == ModelCard(name: folder.lastPathComponent, version: "unknown"))
+        try Data("{\"name\": 3}".utf8).write(to: folder.appendingPathComponent("model.json"))
+        #expect(throws: ModelError.self) { try ModelCard.load(directory: folder.path) }
+    }
+}

@@ -1,8 +1,11 @@
 """Export a trained APM as a Swift-loadable model folder (Weights/<name>/):
-config.json, apm.safetensors, text_head.safetensors, and the sentence bank (every unique region
-sentence per anatomy with its 16-d vector: bank.json + bank.safetensors)."""
+config.json, apm.safetensors, text_head.safetensors, the sentence bank (every unique region
+sentence per anatomy with its 16-d vector: bank.json + bank.safetensors), and model.json (name,
+version = export date + the first 12 hex digits of apm.safetensors' SHA-256, how it was trained)."""
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from .apm import AnatomyPerceptionModule, ApmConfiguration, TextHead
 
 
 def export_weights(directory: Path, config: ApmConfiguration, model: AnatomyPerceptionModule, text_head: TextHead,
-                   sentences: list[str], embeddings: torch.Tensor, datasets: list[Path]) -> None:
+                   sentences: list[str], embeddings: torch.Tensor, datasets: list[Path], training: dict | None = None) -> None:
     """`sentences` with their frozen MiniLM `embeddings` [N, 384]; the bank holds the sentences of `datasets`."""
     directory.mkdir(parents=True, exist_ok=True)
     config.save(directory / "config.json")
@@ -39,4 +42,7 @@ def export_weights(directory: Path, config: ApmConfiguration, model: AnatomyPerc
             rows.append(vectors[index[sentence]])
     (directory / "bank.json").write_text(json.dumps({"entries": entries}, indent=0) + "\n")
     save_file({"vectors": torch.stack(rows).contiguous()}, str(directory / "bank.safetensors"))
-    print(f"exported {directory}: {len(entries)} bank sentences")
+    digest = hashlib.sha256((directory / "apm.safetensors").read_bytes()).hexdigest()[:12]
+    card = {"name": directory.name, "version": f"{datetime.date.today().isoformat()}.{digest}", "training": training or {}}
+    (directory / "model.json").write_text(json.dumps(card, indent=1) + "\n")
+    print(f"exported {directory} ({card['version']}): {len(entries)} bank sentences")

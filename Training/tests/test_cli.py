@@ -63,6 +63,11 @@ def test_sixteen_bit_rgb_non_square_gives_boxes_in_original_pixels(tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert (report["width"], report["height"]) == (width, height) and len(report["anatomies"]) == 36
+    card = json.loads((ROOT / "Weights/anatomix-tiny/model.json").read_text())
+    assert report["model"]["name"] == "anatomix-tiny" and report["model"]["version"] == card["version"]
+    assert set(report["timings"]) >= {"decode_seconds", "perception_seconds", "backbone_seconds", "retrieval_seconds"}
+    assert 0 < report["timings"]["backbone_seconds"] < report["timings"]["perception_seconds"]
+    assert len(report["labels"]) == 14 and all(0 <= p <= 1 for p in report["labels"].values())
     for anatomy in report["anatomies"]:
         x1, y1, x2, y2 = anatomy["box"]
         assert -1 <= x1 < x2 <= width + 1 and -1 <= y1 < y2 <= height + 1, anatomy

@@ -1,0 +1,71 @@
+import Dispatch
+import Models
+import Pipeline
+import Retrieval
+
+/// The `analyze` output document (JSON, keys sorted).
+struct AnalysisReport: Codable {
+    struct Anatomy: Codable {
+        let index: Int
+        let name: String
+        let box: [Double]
+        let token: [Float]
+        let likelyFinding: String?
+        let similarity: Float?
+        enum CodingKeys: String, CodingKey { case index, name, box, token, likelyFinding = "likely_finding", similarity }
+    }
+
+    struct Model: Codable {
+        let name: String
+        let version: String
+        let path: String
+        init(card: ModelCard, path: String) {
+            (name, version, self.path) = (card.name, card.version, path)
+        }
+    }
+
+    /// Wall time of each step, in seconds.
+    struct Timings: Codable {
+        let decode: Double, load: Double, perception: Double, backbone: Double, transformer: Double, retrieval: Double
+        enum CodingKeys: String, CodingKey {
+            case decode = "decode_seconds", load = "load_seconds", perception = "perception_seconds"
+            case backbone = "backbone_seconds", transformer = "transformer_seconds", retrieval = "retrieval_seconds"
+        }
+        init(decode: Double, load: Double, perception: Perception, retrieval: Double) {
+            (self.decode, self.load, self.retrieval) = (decode, load, retrieval)
+            (self.perception, backbone, transformer) = (perception.seconds, perception.backboneSeconds, perception.transformerSeconds)
+        }
+    }
+
+    let image: String
+    let model: Model
+    let width: Int
+    let height: Int
+    let anatomies: [Anatomy]
+    let labels: [String: Float]
+    let timings: Timings
+
+    init(image: String, model: Model, perception: Perception, findings: [String: SentenceBank.Match], timings: Timings) {
+        self.image = image
+        self.model = model
+        width = perception.width
+        height = perception.height
+        anatomies = perception.anatomies.map {
+            Anatomy(index: $0.index, name: $0.name, box: $0.box, token: $0.token,
+                    likelyFinding: findings[$0.name]?.sentence, similarity: findings[$0.name]?.similarity)
+        }
+        labels = perception.labels
+        self.timings = timings
+    }
+}
+
+/// Seconds between successive `lap()` calls.
+struct Stopwatch {
+    private var last = DispatchTime.now().uptimeNanoseconds
+
+    mutating func lap() -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { last = now }
+        return Double(now - last) / 1e9
+    }
+}
