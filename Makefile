@@ -72,13 +72,11 @@ demo: deps build
 	@mkdir -p $(OUT)/demo
 	@$(RUNTIME_ENV) .build/release/anatomix similarity $(DEMO_SENTENCES) | tee $(OUT)/demo/similarity.txt
 	@$(RUNTIME_ENV) .build/release/anatomix embed $(DEMO_SENTENCES) > $(OUT)/demo/embeddings.jsonl
-	@if [ -f Weights/anatomix-tiny/config.json ]; then \
-	  for f in Samples/images/*.png; do \
-	    $(RUNTIME_ENV) .build/release/anatomix analyze $$f --out $(OUT)/demo/analyze > /dev/null || exit 1; \
-	  done; \
-	  echo "demo: analyzed $$(ls Samples/images/*.png | wc -l) studies -> $(OUT)/demo/analyze/*.json and *.overlay.png"; \
-	  $(RUNTIME_ENV) .build/release/anatomix eval Samples/manifest.jsonl --tasks anatomy --out $(OUT)/demo | head -3; \
-	fi
+	@for f in Samples/images/*.png; do \
+	  $(RUNTIME_ENV) .build/release/anatomix analyze $$f --out $(OUT)/demo/analyze > /dev/null || exit 1; \
+	done
+	@echo "demo: analyzed $$(ls Samples/images/*.png | wc -l) studies -> $(OUT)/demo/analyze/*.json and *.overlay.png"
+	@$(RUNTIME_ENV) .build/release/anatomix eval Samples/manifest.jsonl --tasks anatomy --out $(OUT)/demo | head -3
 	@echo "demo: wrote $(OUT)/demo/similarity.txt and $(OUT)/demo/embeddings.jsonl"
 
 bench: bench-swift bench-dataset
@@ -110,7 +108,9 @@ TRAIN_N ?= 10000
 train-apm: train-deps
 	$(CXRGEN) -m cxrgen.dataset --n $(TRAIN_N) --out data/train --seed 1 --size 256 --resume
 	$(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
-	PYTHONPATH=Training $(PY) Training/train_apm.py --data data/train --val data/val --export Weights/anatomix-tiny $(TRAIN_ARGS)
+	PYTHONPATH=Training $(PY) Training/train_apm.py --data data/train --val data/val --run Training/runs/apm $(TRAIN_ARGS)
+	PYTHONPATH=Training $(PY) Training/train_apm.py --data data/train --val data/val --init Training/runs/apm/last.pt \
+	  --epochs 3 --lr 5e-5 --flip-p 0.5 --run Training/runs/apm-finetune --export Weights/anatomix-tiny
 	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
 
 samples: deps

@@ -1,6 +1,6 @@
 """`make train-apm`: train the Anatomy Perception Module on generated studies, export Weights/.
 
-    Training/.venv/bin/python Training/train_apm.py --data data/train --val data/val [--epochs 12]
+    Training/.venv/bin/python Training/train_apm.py --data data/train --val data/val [--epochs 10]
         [--config tiny] [--resume] [--export Weights/anatomix-tiny]
 
 Recipe (AnatomiX): boxes L1 x5 + GIoU x3 (also on every earlier decoder layer, as DETR), image
@@ -64,8 +64,8 @@ class Studies(torch.utils.data.Dataset):
 
 
 def augment(images: torch.Tensor, xyxy: torch.Tensor, generator: torch.Generator,
-            degrees: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """RandomAffine(degrees, translate 0.1, scale 0.9-1.1) and flip p=0.3; boxes follow, names stay.
+            degrees: float = 0.0, flip_p: float = 0.3) -> tuple[torch.Tensor, torch.Tensor]:
+    """RandomAffine(degrees, translate 0.1, scale 0.9-1.1) and flip (p=0.3); boxes follow, names stay.
 
     A rotated box's target is the hull of its rotated corners, looser than the anatomy itself (at
     15 degrees its IoU with the true box averages 0.78 on our studies), so rotation is off by default:
@@ -75,7 +75,7 @@ def augment(images: torch.Tensor, xyxy: torch.Tensor, generator: torch.Generator
     angle = (u[:, 0] * 2 - 1) * math.radians(degrees)
     scale = 0.9 + 0.2 * u[:, 1]
     tx, ty = (u[:, 2] * 2 - 1) * 0.2, (u[:, 3] * 2 - 1) * 0.2          # 0.1 of the size = 0.2 in [-1, 1]
-    flip = torch.where(u[:, 4] < 0.3, -1.0, 1.0)
+    flip = torch.where(u[:, 4] < flip_p, -1.0, 1.0)
     cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
     forward = torch.zeros(b, 2, 3)                                       # output = A input + t, in [-1, 1]
     forward[:, 0, 0], forward[:, 0, 1], forward[:, 0, 2] = cos * flip, -sin, tx
@@ -117,14 +117,16 @@ def main() -> None:
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--val", type=Path, required=True)
     p.add_argument("--config", choices=list(CONFIGS), default="tiny")
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--lr", type=float, default=4e-4)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
     p.add_argument("--run", type=Path, default=Path("Training/runs/apm"))
     p.add_argument("--resume", action="store_true")
     p.add_argument("--rotate-degrees", type=float, default=0.0, help="affine rotation range (AnatomiX: 15)")
+    p.add_argument("--flip-p", type=float, default=0.3, help="horizontal flip probability (AnatomiX: 0.3)")
+    p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (new optimizer and schedule)")
     p.add_argument("--frozen-bn", action="store_true", help="keep batch norm frozen (for a pretrained backbone)")
     p.add_argument("--export", type=Path, default=None)
     p.add_argument("--minilm", type=Path, default=Path(".cache/minilm"))
@@ -152,6 +154,10 @@ def main() -> None:
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=max(steps_total, 1), pct_start=0.1)
     args.run.mkdir(parents=True, exist_ok=True)
     start_epoch, step = 0, 0
+    if args.init:                                   # a second stage: the weights of a finished run
+        state = torch.load(args.init, weights_only=False)
+        model.load_state_dict(state["model"]); text_head.load_state_dict(state["text_head"])
+        print(f"initialised from {args.init}", file=sys.stderr)
     checkpoint = args.run / "last.pt"
     if args.resume and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
@@ -164,7 +170,7 @@ def main() -> None:
     for epoch in range(start_epoch, args.epochs):
         started = time.time()
         for i, (images, xyxy, labels, sentence_ids) in enumerate(loader):
-            images, xyxy = augment(images, xyxy, g, args.rotate_degrees)
+            images, xyxy = augment(images, xyxy, g, args.rotate_degrees, args.flip_p)
             boxes = xyxy_to_cxcywh(xyxy)
             present = (boxes[..., 2] > 1e-3) & (boxes[..., 3] > 1e-3)
             text = embeddings[sentence_ids]                                             # [B, 36, 384]
@@ -184,14 +190,18 @@ def main() -> None:
         iou = evaluate(model, val_loader)
         print(f"\nepoch {epoch}: val mean IoU {iou:.3f} ({time.time() - started:.0f} s)", file=sys.stderr)
         torch.save({"model": model.state_dict(), "text_head": text_head.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step, "config": config}, checkpoint)
+                    "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step, "config": config,
+                    "training": {"studies": len(train), "epochs": epoch + 1, "lr": args.lr, "flip_p": args.flip_p,
+                                 "val_mean_iou": round(iou, 4)}}, checkpoint)
         if args.max_steps and step >= args.max_steps:
             break
     if args.export:
         from anatomix.export import export_weights
         freeze_batch_statistics(model).eval()
-        training = {"studies": len(train), "epochs": args.epochs, "val_mean_iou": None if iou is None else round(iou, 4), "config": args.config,
-                    "recipe": "Training/train_apm.py"}
+        training = {"studies": len(train), "epochs": args.epochs, "lr": args.lr, "flip_p": args.flip_p,
+                    "val_mean_iou": None if iou is None else round(iou, 4), "config": args.config, "recipe": "make train-apm"}
+        if args.init:
+            training["init"] = torch.load(args.init, weights_only=False).get("training", str(args.init))
         export_weights(args.export, config, model, text_head, sentences, embeddings, [args.data], training)
 
 
