@@ -112,6 +112,12 @@ def evaluate(model, loader) -> float:
     return float(torch.cat(ious).mean())
 
 
+def stage_summary(args, studies: int, epochs: int, iou: float | None) -> dict:
+    """How a training stage ran (kept in its checkpoint and in the exported model.json)."""
+    return {"studies": studies, "epochs": epochs, "lr": args.lr, "flip_p": args.flip_p,
+            "val_mean_iou": None if iou is None else round(iou, 4)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True)
@@ -191,15 +197,13 @@ def main() -> None:
         print(f"\nepoch {epoch}: val mean IoU {iou:.3f} ({time.time() - started:.0f} s)", file=sys.stderr)
         torch.save({"model": model.state_dict(), "text_head": text_head.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step, "config": config,
-                    "training": {"studies": len(train), "epochs": epoch + 1, "lr": args.lr, "flip_p": args.flip_p,
-                                 "val_mean_iou": round(iou, 4)}}, checkpoint)
+                    "training": stage_summary(args, len(train), epoch + 1, iou)}, checkpoint)
         if args.max_steps and step >= args.max_steps:
             break
     if args.export:
         from anatomix.export import export_weights
         freeze_batch_statistics(model).eval()
-        training = {"studies": len(train), "epochs": args.epochs, "lr": args.lr, "flip_p": args.flip_p,
-                    "val_mean_iou": None if iou is None else round(iou, 4), "config": args.config, "recipe": "make train-apm"}
+        training = stage_summary(args, len(train), args.epochs, iou) | {"config": args.config, "recipe": "make train-apm"}
         if args.init:
             training["init"] = torch.load(args.init, weights_only=False).get("training", str(args.init))
         export_weights(args.export, config, model, text_head, sentences, embeddings, [args.data], training)

@@ -105,23 +105,13 @@ struct ConvolutionProduct: Sendable {
         let splitRows = m >= n
         let rows = splitRows ? Self.part(m, slice, slices) : 0..<m
         let cols = splitRows ? 0..<n : Self.part(n, slice, slices)
-        Self.block(rows: rows, columns: cols, n: n, k: k, weight: weight, lowered: columns + cols.lowerBound, ldb: n,
-                   bias: bias, relu: relu, into: target)
-    }
-
-    /// `target[rows, columns] = W[rows, :] × B (+ bias[rows], ReLU)` in a `[Cout, n]` output, where
-    /// `lowered` is B's first column and its rows are `ldb` floats apart.
-    // swiftlint:disable:next function_parameter_count
-    static func block(rows: Range<Int>, columns cols: Range<Int>, n: Int, k: Int, weight: UnsafePointer<Float>,
-                      lowered: UnsafePointer<Float>, ldb: Int, bias: UnsafePointer<Float>?, relu: Bool,
-                      into target: UnsafeMutablePointer<Float>) {
         guard !rows.isEmpty, !cols.isEmpty else { return }
         let c = target + rows.lowerBound * n + cols.lowerBound
         if let bias {
             for r in rows { (target + r * n + cols.lowerBound).update(repeating: bias[r], count: cols.count) }
         }
         BLAS.gemm(transposeA: false, transposeB: false, m: rows.count, n: cols.count, k: k,
-                  a: weight + rows.lowerBound * k, lda: k, b: lowered, ldb: ldb,
+                  a: weight + rows.lowerBound * k, lda: k, b: columns + cols.lowerBound, ldb: n,
                   beta: bias == nil ? 0 : 1, c: c, ldc: n)
         guard relu else { return }
         for r in 0..<rows.count {
