@@ -22,7 +22,7 @@ help:
 	@echo "make train-deps  torch + sentence-transformers into $(VENV) (training, fixtures, bench)"
 	@echo "make fixtures    re-export the PyTorch parity fixtures (needs train-deps)"
 	@echo "make dataset N=200 OUT=DIR SEED=1 SIZE=256   synthetic studies rendered from the chest CT"
-	@echo "make dataset-test   the fixed held-out benchmark (600 studies + a flipped copy of each)"
+	@echo "make dataset-test   the fixed held-out benchmark (600 studies, 300 flipped others, 300 shape variants, 100 at 512 px)"
 	@echo "make samples     regenerate Samples/ (512 px) and docs/images/contact-sheet.png"
 
 deps: deps-apt deps-assets deps-venv
@@ -99,9 +99,10 @@ dataset: deps
 	@test -n "$(OUT)" || { echo "usage: make dataset N=200 OUT=DIR [SEED=1] [SIZE=256]"; exit 2; }
 	$(CXRGEN) -m cxrgen.dataset --n $(N) --out $(OUT) --seed $(SEED) --size $(SIZE)
 
-# The held-out benchmark every evaluation uses: its own seed, a flipped copy of each study.
+# The held-out benchmark every evaluation uses (its own seed): 600 studies, 300 flipped *other* studies,
+# pad/crop/collimation variants of 300 and 100 renders at 512 px (cxrgen.dataset --benchmark).
 dataset-test: deps
-	$(CXRGEN) -m cxrgen.dataset --n 600 --out $(TEST_SET) --seed 90210 --size 256 --flipped-copies
+	$(CXRGEN) -m cxrgen.dataset --n 600 --out $(TEST_SET) --seed 90210 --size 256 --benchmark --resume
 
 # The APM (issue [3/7], in progress): 10k training + 500 validation studies, then about an hour of training.
 TRAIN_N ?= 10000

@@ -5,7 +5,9 @@
 
 Recipe (AnatomiX): boxes L1 x5 + GIoU x3 (also on every earlier decoder layer, as DETR), image
 labels BCE x2, contrastive soft-KL x1 against the region sentences (frozen all-MiniLM-L6-v2 +
-trainable text head); affine (translate 0.1, scale 0.9-1.1; rotation off by default, AnatomiX's
+trainable text head); ours: a per-anatomy retrieval cross-entropy x1 over each anatomy's bank
+sentences with a learned temperature (apm.retrieval_loss); real image shapes (a pad, crop or
+collimation variant for half the images, then the inference letterbox); affine (translate 0.1, scale 0.9-1.1; rotation off by default, AnatomiX's
 15 degrees with --rotate-degrees 15) and horizontal flip p=0.3 with anatomy names KEPT (the right
 lung stays query "right lung"). The backbone trains from scratch, so it uses batch statistics
 while training; they are frozen into the published inference graph (frozen batch norm, folded
@@ -26,7 +28,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from anatomix.apm import (AnatomyPerceptionModule, ApmConfiguration, LossWeights, TextHead, apm_losses, box_cxcywh_to_xyxy,
-                         freeze_batch_statistics, use_batch_statistics)
+                         freeze_batch_statistics, retrieval_loss, use_batch_statistics)
+from anatomix.letterbox import Letterbox
+from anatomix.retrieval import calibrate, candidate_mask
+from cxrgen import variants
 from anatomix.bert import BertModel, SentenceEncoder
 from anatomix.sentences import embed_sentences
 
@@ -39,12 +44,15 @@ CONFIGS = {
 
 
 class Studies(torch.utils.data.Dataset):
-    """Images, normalised cxcywh boxes [36, 4], labels [14] and region-sentence ids [36] of a manifest."""
+    """Letterboxed images, normalised xyxy boxes [36, 4] on the canvas, labels [14] and region-sentence
+    ids [36] of a manifest. With `shapes` > 0 that fraction of images first becomes a random real-shape
+    variant (cxrgen.variants: other aspect ratio with black/white bands, crop, collimation)."""
 
-    def __init__(self, root: Path, size: int, sentence_index: dict[str, int]) -> None:
-        self.root, self.size = root, size
+    def __init__(self, root: Path, size: int, sentence_index: dict[str, int], shapes: float = 0.0, seed: int = 0) -> None:
+        self.root, self.size, self.shapes = root, size, shapes
         self.records = [json.loads(l) for l in (root / "manifest.jsonl").read_text().splitlines() if l]
         self.sentence_index = sentence_index
+        self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -53,14 +61,16 @@ class Studies(torch.utils.data.Dataset):
         r = self.records[i]
         image = Image.open(self.root / r["image"])
         array = np.asarray(image, dtype=np.float32) / (65535.0 if r["bit_depth"] == 16 else 255.0)
-        x = torch.from_numpy(array)[None, None]
-        if array.shape[0] != self.size:
-            x = F.interpolate(x, size=(self.size, self.size), mode="area")
-        xyxy = torch.tensor([a["box"] for a in r["anatomies"]], dtype=torch.float32) / torch.tensor(
-            [r["width"], r["height"], r["width"], r["height"]], dtype=torch.float32)
+        if self.shapes and self.rng.random() < self.shapes:
+            r = {"anatomies": [dict(a) for a in r["anatomies"]], "findings": [dict(f) for f in r["findings"]]} | \
+                {k: v for k, v in r.items() if k not in ("anatomies", "findings")}
+            array, _ = variants.apply(str(self.rng.choice(variants.KINDS)), array, r, self.rng)
+        box = Letterbox(array.shape[1], array.shape[0], self.size)
+        x = torch.from_numpy(box.apply(array))[None]
+        xyxy = torch.tensor(box.to_canvas([a["box"] for a in r["anatomies"]]) / self.size, dtype=torch.float32)
         labels = torch.tensor(list(r["labels"].values()), dtype=torch.float32)   # CheXpert order (the manifest's)
         sentences = torch.tensor([self.sentence_index[s["sentence"]] for s in r["region_sentences"]])
-        return x[0], xyxy, labels, sentences
+        return x, xyxy, labels, sentences
 
 
 def augment(images: torch.Tensor, xyxy: torch.Tensor, generator: torch.Generator,
@@ -136,6 +146,7 @@ def main() -> None:
     p.add_argument("--frozen-bn", action="store_true", help="keep batch norm frozen (for a pretrained backbone)")
     p.add_argument("--export", type=Path, default=None)
     p.add_argument("--minilm", type=Path, default=Path(".cache/minilm"))
+    p.add_argument("--shapes", type=float, default=0.5, help="fraction of training images turned into a real-shape variant")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -145,16 +156,18 @@ def main() -> None:
     encoder = SentenceEncoder(BertModel.from_directory(args.minilm))
     sentences, embeddings = embed_sentences(encoder, [args.data, args.val], args.run / "sentences.pt")
     index = {s: i for i, s in enumerate(sentences)}
-    train = Studies(args.data, config.image_size, index)
+    train = Studies(args.data, config.image_size, index, shapes=args.shapes, seed=1)
     val = Studies(args.val, config.image_size, index)
     loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True)
     val_loader = torch.utils.data.DataLoader(val, batch_size=32)
 
     model, text_head = AnatomyPerceptionModule(config), TextHead(token_dim=config.token_dim)
+    candidates = candidate_mask([args.data], index)                              # [36, N]
+    log_temperature = torch.nn.Parameter(torch.tensor(math.log(0.05)))
     if not args.frozen_bn:
         use_batch_statistics(model)      # from scratch: batch statistics while training, frozen at export
     params = [{"params": model.backbone.parameters(), "lr": args.lr}, {"params": [p for n, p in model.named_parameters() if not n.startswith("backbone.")]},
-              {"params": text_head.parameters()}]
+              {"params": list(text_head.parameters()) + [log_temperature]}]
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
     steps_total = args.epochs * len(loader)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=max(steps_total, 1), pct_start=0.1)
@@ -163,12 +176,14 @@ def main() -> None:
     if args.init:                                   # a second stage: the weights of a finished run
         state = torch.load(args.init, weights_only=False)
         model.load_state_dict(state["model"]); text_head.load_state_dict(state["text_head"])
+        log_temperature.data.fill_(state.get("log_temperature", math.log(0.05)))
         print(f"initialised from {args.init}", file=sys.stderr)
     checkpoint = args.run / "last.pt"
     if args.resume and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(state["model"]); text_head.load_state_dict(state["text_head"])
         optimizer.load_state_dict(state["optimizer"]); scheduler.load_state_dict(state["scheduler"])
+        log_temperature.data.fill_(state["log_temperature"])
         start_epoch, step = state["epoch"] + 1, state["step"]
         print(f"resumed at epoch {start_epoch}", file=sys.stderr)
     g = torch.Generator().manual_seed(1)
@@ -181,7 +196,10 @@ def main() -> None:
             present = (boxes[..., 2] > 1e-3) & (boxes[..., 3] > 1e-3)
             text = embeddings[sentence_ids]                                             # [B, 36, 384]
             out = model(images)
-            losses = apm_losses(out, boxes, present, labels, text_head(text), text, LossWeights())
+            weights = LossWeights()
+            losses = apm_losses(out, boxes, present, labels, text_head(text), text, weights)
+            losses["retrieval"] = retrieval_loss(out["tokens"], sentence_ids, text_head(embeddings), candidates, log_temperature)
+            losses["total"] = losses["total"] + weights.retrieval * losses["retrieval"]
             optimizer.zero_grad()
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(text_head.parameters()), 0.1)
@@ -190,13 +208,15 @@ def main() -> None:
                 rate = (i + 1) * args.batch_size / (time.time() - started)
                 sys.stderr.write(f"\repoch {epoch} {i + 1}/{len(loader)} loss {losses['total'].item():.3f} "
                                  f"(l1 {losses['l1'].item():.3f} giou {losses['giou'].item():.3f} "
-                                 f"bce {losses['labels'].item():.3f} kl {losses['contrastive'].item():.3f}) {rate:.1f} img/s ")
+                                 f"bce {losses['labels'].item():.3f} kl {losses['contrastive'].item():.3f} "
+                                 f"ret {losses['retrieval'].item():.3f} T {log_temperature.exp().item():.3f}) {rate:.1f} img/s ")
             if args.max_steps and step >= args.max_steps:
                 break
         iou = evaluate(model, val_loader)
         print(f"\nepoch {epoch}: val mean IoU {iou:.3f} ({time.time() - started:.0f} s)", file=sys.stderr)
         torch.save({"model": model.state_dict(), "text_head": text_head.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step, "config": config,
+                    "log_temperature": float(log_temperature), 
                     "training": stage_summary(args, len(train), epoch + 1, iou)}, checkpoint)
         if args.max_steps and step >= args.max_steps:
             break
@@ -206,7 +226,10 @@ def main() -> None:
         training = stage_summary(args, len(train), args.epochs, iou) | {"config": args.config, "recipe": "make train-apm"}
         if args.init:
             training["init"] = torch.load(args.init, weights_only=False).get("training", str(args.init))
-        export_weights(args.export, config, model, text_head, sentences, embeddings, [args.data], training)
+        retrieval = calibrate(model, text_head, val_loader, sentences, embeddings, candidates, float(log_temperature.exp()))
+        training["retrieval"] = {k: v for k, v in retrieval.items() if k != "healthy_threshold"}
+        export_weights(args.export, config, model, text_head, sentences, embeddings, [args.data], training,
+                       temperature=float(log_temperature.exp()), healthy_threshold=retrieval["healthy_threshold"])
 
 
 if __name__ == "__main__":

@@ -11,8 +11,12 @@ struct AnalysisReport: Codable {
         let box: [Double]
         let token: [Float]
         let likelyFinding: String?
+        let findingKinds: [String]?
+        let score: Float?
         let similarity: Float?
-        enum CodingKeys: String, CodingKey { case index, name, box, token, likelyFinding = "likely_finding", similarity }
+        enum CodingKeys: String, CodingKey {
+            case index, name, box, token, likelyFinding = "likely_finding", findingKinds = "finding_kinds", score, similarity
+        }
     }
 
     struct Model: Codable {
@@ -43,7 +47,14 @@ struct AnalysisReport: Codable {
     let height: Int
     let anatomies: [Anatomy]
     let labels: [String: Float]
+    let positiveLabels: [String]
+    let labelThreshold: Float
     let timings: Timings
+
+    enum CodingKeys: String, CodingKey {
+        case image, model, width, height, anatomies, labels, positiveLabels = "positive_labels"
+        case labelThreshold = "label_threshold", timings
+    }
 
     init(image: String, model: Model, perception: Perception, findings: [String: SentenceBank.Match], timings: Timings) {
         self.image = image
@@ -52,9 +63,12 @@ struct AnalysisReport: Codable {
         height = perception.height
         anatomies = perception.anatomies.map {
             Anatomy(index: $0.index, name: $0.name, box: $0.box, token: $0.token,
-                    likelyFinding: findings[$0.name]?.sentence, similarity: findings[$0.name]?.similarity)
+                    likelyFinding: findings[$0.name]?.sentence, findingKinds: findings[$0.name]?.kinds,
+                    score: findings[$0.name]?.probability, similarity: findings[$0.name]?.similarity)
         }
         labels = perception.labels
+        positiveLabels = perception.labels.filter { $0.value >= PerceptionStage.labelThreshold }.keys.sorted()
+        labelThreshold = PerceptionStage.labelThreshold
         self.timings = timings
     }
 }

@@ -4,17 +4,22 @@ import Foundation
 import Imaging
 import Models
 import Pipeline
+import Retrieval
 import Tensor
 
-/// `anatomix eval MANIFEST --tasks anatomy`: anatomy grounding quality on a generated dataset
-/// (plain and flipped studies reported apart, with left/right identity on the flipped ones).
+/// `anatomix eval MANIFEST --tasks anatomy,retrieval,labels`: stage-one quality on a dataset manifest.
+/// Plain studies, flipped studies and each real-shape variant (compared with the plain renders they
+/// were made from) are reported apart; retrieval compares AnatomiX's nearest-sentence lookup with
+/// the calibrated one from the same tokens.
 struct Eval: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Evaluate a model on a dataset manifest (tasks: anatomy).")
+    static let configuration = CommandConfiguration(abstract: "Evaluate a model on a dataset manifest (tasks: anatomy, retrieval, labels).")
+
+    static let known: Set<String> = ["anatomy", "retrieval", "labels"]
 
     @Argument(help: "A dataset's manifest.jsonl (e.g. data/heldout/manifest.jsonl from make dataset-test).")
     var manifest: String
 
-    @Option(help: "Comma-separated tasks; now: anatomy.")
+    @Option(help: "Comma-separated tasks: anatomy, retrieval, labels.")
     var tasks: String = "anatomy"
 
     @Option(help: "An AnatomiX model folder (default: Weights/anatomix-tiny).")
@@ -28,63 +33,50 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var compute: ComputeOptions
 
+    var requested: Set<String> { Set(tasks.split(separator: ",").map(String.init)) }
+
     func validate() throws {
-        guard tasks.split(separator: ",").allSatisfy({ $0 == "anatomy" }) else {
-            throw ValidationError("only --tasks anatomy exists yet")
+        let unknown = requested.subtracting(Self.known)
+        guard unknown.isEmpty else {
+            throw ValidationError("unknown task(s) \(unknown.sorted().joined(separator: ", ")); choose from \(Self.known.sorted().joined(separator: ", "))")
         }
     }
 
     func run() throws {
         ComputeThreads.set(compute.threads)
-        let stage = try PerceptionStage(modelDirectory: modelDir ?? ModelLocations.anatomiX.path)
+        let model = modelDir ?? ModelLocations.anatomiX.path
+        let stage = try PerceptionStage(modelDirectory: model)
+        let bank = requested.contains("retrieval") ? try SentenceBank(directory: model) : nil
         var studies = try ManifestStudy.load(manifest: manifest)
         if limit > 0 { studies = Array(studies.prefix(limit)) }
         let root = URL(fileURLWithPath: manifest).deletingLastPathComponent()
-        var groups: [Bool: (pred: [[String: Box]], truth: [[String: Box]])] = [:]
+        var collected = EvalCollection()
         for (i, study) in studies.enumerated() {
-            let image = try PNGCodec.read(path: root.appendingPathComponent(study.image).path)
-            let p = try stage.perceive(image)
-            let pred = Dictionary(uniqueKeysWithValues: p.anatomies.map { ($0.name, Box($0.box)) })
-            let truth = Dictionary(uniqueKeysWithValues: study.anatomies.map { ($0.name, Box($0.box)) })
-            groups[study.flipped, default: ([], [])].pred.append(pred)
-            groups[study.flipped, default: ([], [])].truth.append(truth)
+            let path = root.appendingPathComponent(study.image).path
+            let perception = try stage.perceive(try PNGCodec.read(path: path))
+            try collected.add(study: study, perception: perception, bank: bank, manifest: manifest, line: i + 1)
             if (i + 1) % 50 == 0 { FileHandle.standardError.write(Data("\reval: \(i + 1)/\(studies.count)".utf8)) }
         }
-        var results = [String: AnatomyResult]()
-        for (flipped, g) in groups.sorted(by: { !$0.key && $1.key }) {
-            let s = AnatomyGroundingMetrics.score(predictions: g.pred, truths: g.truth)
-            let lr = AnatomyGroundingMetrics.leftRightIdentity(predictions: g.pred, truths: g.truth)
-            results[flipped ? "anatomy_flipped" : "anatomy"] = AnatomyResult(scores: s, leftRightIdentity: lr)
-            print(flipped ? "\nflipped studies (\(g.pred.count))" : "\nstudies (\(g.pred.count))")
-            print(String(format: "  mean IoU %.3f   mAP %.3f   left/right identity %.1f%%   boxes %d", s.iou, s.map, lr * 100, s.n))
-            if !flipped {
-                for (name, value) in s.perAnatomy.sorted(by: { $0.value < $1.value }) {
-                    print("  " + name.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: "%.3f", value))
-                }
-            }
+        FileHandle.standardError.write(Data("\n".utf8))
+        var results = [String: any Encodable]()
+        if requested.contains("anatomy") { results.merge(collected.anatomyBlocks(), uniquingKeysWith: { a, _ in a }) }
+        if requested.contains("retrieval") { results["retrieval"] = collected.retrievalBlock() }
+        if requested.contains("labels") {
+            results["labels"] = collected.labelBlock(labels: stage.catalog.chexpertLabels, threshold: Double(PerceptionStage.labelThreshold))
         }
         if let out {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try encoder.encode(results).write(to: URL(fileURLWithPath: out).appendingPathComponent("results.json"))
+            let blocks = results.mapValues { AnyEncodable($0) }
+            try encoder.encode(blocks).write(to: URL(fileURLWithPath: out).appendingPathComponent("results.json"))
         }
     }
 }
 
-/// One block of results.json: the scores plus left/right identity.
-struct AnatomyResult: Encodable {
-    let scores: AnatomyScores
-    let leftRightIdentity: Double
-
-    enum CodingKeys: String, CodingKey { case iou, map, n, perAnatomy = "per_anatomy", lrIdentity = "lr_identity" }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(scores.iou, forKey: .iou)
-        try c.encode(scores.map, forKey: .map)
-        try c.encode(scores.n, forKey: .n)
-        try c.encode(scores.perAnatomy, forKey: .perAnatomy)
-        try c.encode(leftRightIdentity, forKey: .lrIdentity)
-    }
+/// Type erasure for the results.json blocks.
+struct AnyEncodable: Encodable {
+    let value: any Encodable
+    init(_ value: any Encodable) { self.value = value }
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
 }

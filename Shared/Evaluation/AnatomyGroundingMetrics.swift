@@ -31,6 +31,15 @@ public enum AnatomyGroundingMetrics {
         return AnatomyScores(iou: mean(all), map: mean(ap), n: all.count, perAnatomy: byName.mapValues(mean))
     }
 
+    /// Mean IoU of each study's anatomies (a missing prediction scores 0).
+    public static func perStudyIoU(predictions: [[String: Box]], truths: [[String: Box]]) -> [Double] {
+        precondition(predictions.count == truths.count, "\(predictions.count) predictions for \(truths.count) studies")
+        return zip(predictions, truths).map { pred, truth in
+            let values = truth.map { name, gt in pred[name].map { $0.iou(gt) } ?? 0 }
+            return values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
+        }
+    }
+
     /// Left/right identity on (possibly flipped) studies: the fraction of paired anatomies whose
     /// predicted "right X" box overlaps the true right X more than the true left X (and vice versa).
     public static func leftRightIdentity(predictions: [[String: Box]], truths: [[String: Box]]) -> Double {

@@ -15,11 +15,13 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
     public var labels: Int
     public var tokenDim: Int
     public var featureHeads: Int
+    /// 32 (published) or 16: the last stage keeps its input's resolution (a finer map for small structures).
+    public var outputStride: Int
 
     enum CodingKeys: String, CodingKey {
         case imageSize = "image_size", block, blocks, widths, stemWidth = "stem_width", dModel = "d_model", heads
         case encoderLayers = "encoder_layers", decoderLayers = "decoder_layers", feedForward = "feed_forward"
-        case anatomies, labels, tokenDim = "token_dim", featureHeads = "feature_heads"
+        case anatomies, labels, tokenDim = "token_dim", featureHeads = "feature_heads", outputStride = "output_stride"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -38,11 +40,17 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         labels = try c.decode(Int.self, forKey: .labels)
         tokenDim = try c.decode(Int.self, forKey: .tokenDim)
         featureHeads = try c.decode(Int.self, forKey: .featureHeads)
+        outputStride = try c.decodeIfPresent(Int.self, forKey: .outputStride) ?? 32
         try validate()
     }
 
     public var expansion: Int { block == "bottleneck" ? 4 : 1 }
-    public var featureSize: Int { imageSize / 32 }
+    public var featureSize: Int { imageSize / outputStride }
+
+    /// Stride of the first block of `stage` (twin of `ApmConfiguration.stage_stride` in apm.py).
+    public func stageStride(_ stage: Int) -> Int {
+        stage == 0 || (outputStride == 16 && stage == blocks.count - 1) ? 1 : 2
+    }
     public var backboneChannels: Int { widths.last! * expansion }
 
     func validate() throws {
@@ -51,6 +59,9 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         }
         guard blocks.count == widths.count, !blocks.isEmpty, blocks.allSatisfy({ $0 > 0 }), widths.allSatisfy({ $0 > 0 }) else {
             throw ModelError(.invalidConfiguration, "APM blocks \(blocks) and widths \(widths) must be positive and of equal length")
+        }
+        guard outputStride == 16 || outputStride == 32 else {
+            throw ModelError(.invalidConfiguration, "APM output_stride \(outputStride) must be 16 or 32")
         }
         guard imageSize >= 64, imageSize % 32 == 0 else {
             throw ModelError(.invalidConfiguration, "APM image_size \(imageSize) must be a multiple of 32, at least 64")

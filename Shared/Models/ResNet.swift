@@ -57,7 +57,8 @@ struct ResNetBlock: Sendable {
     }
 }
 
-/// 1-channel ResNet: 7x7/2 stem, 3x3/2 max-pool, stages with strides 1, 2, 2, 2 (/32 overall).
+/// 1-channel ResNet: 7x7/2 stem, 3x3/2 max-pool, stages with strides 1, 2, 2, 2 (/32 overall), or
+/// 1, 2, 2, 1 (/16) with `output_stride` 16.
 struct ResNet: Sendable {
     let stem: FoldedConv
     let stages: [[ResNetBlock]]
@@ -70,7 +71,7 @@ struct ResNet: Sendable {
             var blocks = [ResNetBlock]()
             for b in 0..<count {
                 blocks.append(try ResNetBlock(&w, prefix: "backbone.layers.\(i).\(b).", c: c, cin: cin, width: width,
-                                              stride: b == 0 && i > 0 ? 2 : 1))
+                                              stride: b == 0 ? c.stageStride(i) : 1))
                 cin = width * c.expansion
             }
             stages.append(blocks)
@@ -78,7 +79,7 @@ struct ResNet: Sendable {
         self.stages = stages
     }
 
-    /// `[B, 1, S, S]` -> `[B, C, S/32, S/32]`; each convolution split across `threads` slices.
+    /// `[B, 1, S, S]` -> `[B, C, S/s, S/s]` (s = output stride); each convolution split across `threads` slices.
     func callAsFunction(_ image: Tensor, threads: Int) -> Tensor {
         var x = stem(image, relu: true, threads: threads).maxPool2d(kernel: 3, stride: 2, padding: 1)
         for stage in stages { for block in stage { x = block(x, threads: threads) } }

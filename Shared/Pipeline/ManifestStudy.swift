@@ -7,6 +7,19 @@ public struct ManifestStudy: Decodable, Sendable {
         public let box: [Double]
     }
 
+    /// The ground-truth region sentence of one anatomy and the finding kinds it names.
+    public struct RegionSentence: Decodable, Sendable {
+        public let anatomy: String
+        public let sentence: String
+        public let kinds: [String]
+    }
+
+    /// A derived benchmark image (pad, crop, collimation, hires) and the id of the study it was made from.
+    public struct Variant: Decodable, Sendable {
+        public let kind: String
+        public let of: String
+    }
+
     public let id: String
     public let image: String
     public let width: Int
@@ -14,6 +27,12 @@ public struct ManifestStudy: Decodable, Sendable {
     public let flipped: Bool
     public let anatomies: [Anatomy]
     public let labels: [String: Int]
+    public let regionSentences: [RegionSentence]
+    public let variant: Variant?
+
+    enum CodingKeys: String, CodingKey {
+        case id, image, width, height, flipped, anatomies, labels, regionSentences = "region_sentences", variant
+    }
 
     /// Every study of a `manifest.jsonl`, with a clear error for the first bad line.
     public static func load(manifest path: String) throws -> [ManifestStudy] {

@@ -23,6 +23,9 @@ public struct Perception: Codable, Sendable {
 
 /// Stage one without transport: letterbox -> APM -> boxes back to original pixels.
 public struct PerceptionStage: Sendable {
+    /// A label is reported positive at this probability or above (`analyze`; `eval --tasks labels` reports it).
+    public static let labelThreshold: Float = 0.5
+
     public let model: AnatomyPerceptionModule
     public let catalog: AnatomyCatalog
     public let card: ModelCard

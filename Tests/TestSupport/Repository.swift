@@ -6,6 +6,9 @@ public enum Repository {
     public static let root: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// `Schemas/`.
+    public static var schemas: URL { root.appendingPathComponent("Schemas") }
+
     /// `Tests/Fixtures/<relative>`.
     public static func fixture(_ relative: String) -> URL {
         root.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative)

@@ -35,6 +35,7 @@ class ApmConfiguration:
     labels: int = 14
     token_dim: int = 16
     feature_heads: int = 2
+    output_stride: int = 32                # 16: the last stage keeps its input's resolution (DETR-DC5 without dilation)
 
     @property
     def expansion(self) -> int:
@@ -42,7 +43,13 @@ class ApmConfiguration:
 
     @property
     def feature_size(self) -> int:
-        return self.image_size // 32
+        return self.image_size // self.output_stride
+
+    def stage_stride(self, stage: int) -> int:
+        """Stride of the first block of `stage`: 1 for the first stage, 2 after (1 for the last at output stride 16)."""
+        if stage == 0 or (self.output_stride == 16 and stage == len(self.blocks) - 1):
+            return 1
+        return 2
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")
@@ -127,7 +134,8 @@ class ResNetBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    """1-channel ResNet: 7x7/2 stem, 3x3/2 max-pool, four stages (strides 1, 2, 2, 2): /32 overall."""
+    """1-channel ResNet: 7x7/2 stem, 3x3/2 max-pool, four stages (strides 1, 2, 2, 2): /32 overall
+    (strides 1, 2, 2, 1 and /16 with output_stride 16)."""
 
     def __init__(self, c: ApmConfiguration) -> None:
         super().__init__()
@@ -136,13 +144,13 @@ class ResNet(nn.Module):
         for i, (n, width) in enumerate(zip(c.blocks, c.widths)):
             blocks = []
             for b in range(n):
-                blocks.append(ResNetBlock(c, cin, width, 2 if (b == 0 and i > 0) else 1))
+                blocks.append(ResNetBlock(c, cin, width, c.stage_stride(i) if b == 0 else 1))
                 cin = width * c.expansion
             stages.append(nn.Sequential(*blocks))
         self.layers = nn.ModuleList(stages)
         self.out_channels = cin
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, 1, H, W] -> [B, C, H/32, W/32]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, 1, H, W] -> [B, C, H/s, W/s], s = output_stride
         x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
         for stage in self.layers:
             x = stage(x)
@@ -245,6 +253,7 @@ class LossWeights:
     labels: float = 2.0
     contrastive: float = 1.0
     temperature: float = 0.01
+    retrieval: float = 1.0          # ours: per-anatomy cross-entropy over that anatomy's bank sentences
     extra: dict = field(default_factory=dict)
 
 
@@ -277,3 +286,17 @@ def apm_losses(out: dict[str, torch.Tensor], boxes: torch.Tensor, present: torch
         F.kl_div(logits.T.log_softmax(-1), target.T, reduction="batchmean")
     total = w.l1 * l1 + w.giou * giou + w.labels * bce + w.contrastive * kl / 2
     return {"total": total, "l1": l1, "giou": giou, "labels": bce, "contrastive": kl / 2}
+
+
+def retrieval_loss(tokens: torch.Tensor, sentence_ids: torch.Tensor, bank: torch.Tensor, candidates: torch.Tensor,
+                   log_temperature: torch.Tensor) -> torch.Tensor:
+    """The vector-database step as a training objective (ours, not in AnatomiX): for anatomy i, a
+    softmax over the cosines of its token with the bank sentences of anatomy i only, cross-entropy
+    against its true sentence. The other sentences of the same anatomy are the hard negatives the
+    batch-wide contrastive loss lacks ("Right lung is healthy." vs "Right lung shows pneumothorax.").
+
+    tokens [B, 36, 16], sentence_ids [B, 36] (rows of bank), bank [N, 16] (text head of every
+    sentence), candidates [36, N] bool (sentence n belongs to anatomy i), log_temperature scalar."""
+    logits = F.normalize(tokens, dim=-1) @ F.normalize(bank, dim=-1).T / log_temperature.exp()   # [B, 36, N]
+    logits = logits.masked_fill(~candidates[None], float("-inf"))
+    return F.cross_entropy(logits.flatten(0, 1), sentence_ids.flatten())

@@ -56,6 +56,7 @@ class AnatomyBoxes:
         self.mm = mm_per_px
         self.h, self.w = next(iter(maps.values())).shape
         self.out: dict[str, list[float]] = {}
+        self.masks: dict[str, np.ndarray] = {}   # projected regions where a rule has one (else the box)
 
     def px(self, mm: float) -> float:
         return mm / self.mm
@@ -105,21 +106,23 @@ class AnatomyBoxes:
             split_col = np.nonzero(trachea[split_row])[0].mean()
         self.carina_row, self.carina_col = float(split_row), float(split_col)
         self.out["carina"] = square(split_col + 0.5, split_row, self.px(24))
-        self.out["trachea"] = box_of(rows_between(trachea, 0, split_row))
+        self.masks["trachea"] = rows_between(trachea, 0, split_row)
+        self.out["trachea"] = box_of(self.masks["trachea"])
 
     def lung_rules(self, side: str, lung: np.ndarray, sub_top: np.ndarray) -> None:
         x1, y1, x2, y2 = box_of(lung)
         height, width = y2 - y1, x2 - x1
         self.out[f"{side} lung"] = [x1, y1, x2, y2]
+        self.masks[f"{side} lung"] = lung
         lateral = -1 if side == "right" else 1  # unflipped: right lung on the image's left
         # Zones at the lower edges of the anterior ends of ribs 2 and 4 (fallback: thirds).
         r2 = self.lower_edge(f"rib2_{side}_anterior", x1, x2, y1 + 0.15 * height, y1 + 0.5 * height, y1 + height / 3)
         r4 = self.lower_edge(f"rib4_{side}_anterior", x1, x2, r2 + 0.1 * height, y1 + 0.85 * height, y1 + 2 * height / 3)
-        self.out[f"{side} upper lung zone"] = box_of(rows_between(lung, y1, r2))
-        self.out[f"{side} mid lung zone"] = box_of(rows_between(lung, r2, r4))
-        self.out[f"{side} lower lung zone"] = box_of(rows_between(lung, r4, y2))
         apex = self.lower_edge(f"clavicle_{side}", x1, x2, y1 + 0.08 * height, y1 + 0.25 * height, y1 + 0.15 * height)
-        self.out[f"{side} apical zone"] = box_of(rows_between(lung, y1, apex))
+        for zone, top, bottom in (("upper lung zone", y1, r2), ("mid lung zone", r2, r4), ("lower lung zone", r4, y2),
+                                  ("apical zone", y1, apex)):
+            self.masks[f"{side} {zone}"] = rows_between(lung, top, bottom)
+            self.out[f"{side} {zone}"] = box_of(self.masks[f"{side} {zone}"])
         ys, xs = np.nonzero(lung)
         side_len = 0.2 * width
         cp = np.argmax(ys + lateral * xs)
@@ -156,40 +159,51 @@ class AnatomyBoxes:
         hw = hx2 - hx1
         self.out["cardiac silhouette"] = self.heart_box
         cols = np.arange(self.w)[None, :]
-        self.out["right cardiac silhouette"] = box_of(heart & (cols < hx1 + 0.3 * hw))
-        self.out["left cardiac silhouette"] = box_of(heart & (cols >= hx2 - 0.3 * hw))
+        self.masks["cardiac silhouette"] = heart
+        self.masks["right cardiac silhouette"] = heart & (cols < hx1 + 0.3 * hw)
+        self.masks["left cardiac silhouette"] = heart & (cols >= hx2 - 0.3 * hw)
+        self.out["right cardiac silhouette"] = box_of(self.masks["right cardiac silhouette"])
+        self.out["left cardiac silhouette"] = box_of(self.masks["left cardiac silhouette"])
         svc = self.m["svc"] > 2
         sx1, sy1, sx2, sy2 = box_of(svc)
         self.out["svc"] = [sx1, sy1, sx2, sy2]
+        self.masks["svc"] = svc
         low = rows_between(svc, sy2 - self.px(10), sy2)
         caj_col = np.nonzero(low)[1].mean() + 0.5
         self.out["cavoatrial junction"] = square(caj_col, sy2, self.px(25))
-        self.out["right atrium"] = box_of(rows_between(heart & (cols < hx1 + 0.4 * hw), sy2, hy2))
+        self.masks["right atrium"] = rows_between(heart & (cols < hx1 + 0.4 * hw), sy2, hy2)
+        self.out["right atrium"] = box_of(self.masks["right atrium"])
 
     def vessel_rules(self) -> None:
         aorta = self.m["aorta"] > 2
         top = box_of(aorta)[1]
         bottom = max(min(top + self.px(40), self.carina_row + self.px(10)), top + self.px(15))
-        arch = box_of(rows_between(aorta, top, bottom))
+        self.masks["aortic arch"] = rows_between(aorta, top, bottom)
+        arch = box_of(self.masks["aortic arch"])
         self.out["aortic arch"] = arch
-        self.out["descending aorta"] = box_of(rows_between(self.m["descending_aorta"] > 2, arch[3], self.dome_left))
+        self.masks["descending aorta"] = rows_between(self.m["descending_aorta"] > 2, arch[3], self.dome_left)
+        self.out["descending aorta"] = box_of(self.masks["descending aorta"])
 
     def midline_rules(self) -> None:
         spine = self.m["spine"] > 20  # vertebral bodies; thin transverse processes stay out
         self.out["spine"] = box_of(spine)
+        self.masks["spine"] = spine
         spine_col = float(np.nonzero(spine)[1].mean())
         right, left = self.out["right lung"], self.out["left lung"]
         apex = min(right[1], left[1])
         med = self.m["mediastinum"] > 5
-        self.out["mediastinum"] = box_of(rows_between(med, apex, self.heart_box[3]))
-        self.out["upper mediastinum"] = box_of(rows_between(med & (self.m["heart"] < 2), apex, self.carina_row))
+        self.masks["mediastinum"] = rows_between(med, apex, self.heart_box[3])
+        self.masks["upper mediastinum"] = rows_between(med & (self.m["heart"] < 2), apex, self.carina_row)
+        self.out["mediastinum"] = box_of(self.masks["mediastinum"])
+        self.out["upper mediastinum"] = box_of(self.masks["upper mediastinum"])
         dome = min(self.dome_right, self.dome_left)
         self.out["abdomen"] = [right[0], dome, left[2], float(self.h)]
         height = max(right[3] - right[1], left[3] - left[1])
         self.out["right upper abdomen"] = [right[0], self.dome_right, spine_col, self.dome_right + 0.35 * height]
         self.out["left upper abdomen"] = [spine_col, self.dome_left, left[2], self.dome_left + 0.35 * height]
-        self.out["left clavicle"] = box_of(self.m["clavicle_left"] > 1)
-        self.out["right clavicle"] = box_of(self.m["clavicle_right"] > 1)
+        for side in ("left", "right"):
+            self.masks[f"{side} clavicle"] = self.m[f"clavicle_{side}"] > 1
+            self.out[f"{side} clavicle"] = box_of(self.masks[f"{side} clavicle"])
 
     def finish(self) -> dict[str, list[float]]:
         names = [a["name"] for a in assets.anatomies()]
@@ -204,7 +218,22 @@ class AnatomyBoxes:
             if x2 - x1 < 2 or y2 - y1 < 2:
                 raise AnatomyError(f"{name} box is empty inside the image")
             boxes[name] = [round(float(v), 1) for v in (x1, y1, x2, y2)]
+        self.boxes = boxes
         return boxes
+
+    def regions(self) -> dict[str, np.ndarray]:
+        """Each anatomy's projected region (after `compute`): its rule's mask where it has one (lungs,
+        zones, heart parts, vessels, airway, spine, mediastinum, clavicles), else its box (angles,
+        hemidiaphragms, hila, carina, cavoatrial junction, abdomen)."""
+        out = {}
+        for name, (x1, y1, x2, y2) in self.boxes.items():
+            if name in self.masks:
+                out[name] = self.masks[name]
+            else:
+                box = np.zeros((self.h, self.w), bool)
+                box[int(round(y1)):int(round(y2)), int(round(x1)):int(round(x2))] = True
+                out[name] = box
+        return out
 
 
 def flip_box(box: list[float], width: int) -> list[float]:

@@ -1,13 +1,18 @@
 """`make dataset`: N studies -> OUT/manifest.jsonl + OUT/images/*.png, on all cores, deterministic by seed.
 
-    python -m cxrgen.dataset --n 200 --out DIR --seed 1 --size 256 [--workers 2] [--flipped-copies] [--resume]
-With --flipped-copies every study is also written flipped (the held-out benchmark, `make dataset-test`).
+    python -m cxrgen.dataset --n 200 --out DIR --seed 1 --size 256 [--workers 2] [--flipped-copies | --benchmark] [--resume]
+With --flipped-copies every study is also written flipped. With --benchmark (the held-out set,
+`make dataset-test`) the N studies come with N/2 flipped *other* studies, real-shape variants of
+the first N/2 (pad, crop, collimation in turn; see variants.py) and renders of the first N/6 at
+twice the size (scaled down by the model's letterbox); each derived record names its original in
+`variant.of`.
 Manifest lines are written in order as studies finish, so an interrupted run keeps every complete
 line; --resume continues after them (same seed and settings give the same dataset as one run).
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import json
 import multiprocessing as mp
@@ -18,14 +23,30 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .study import Generator
+from . import variants
+from .study import GENERATOR, Generator, study_id
 
-_generator: Generator | None = None
+_generators: dict[int, Generator] = {}
+_settings: tuple[int, float, int] | None = None
+
+Job = tuple[int, int, "bool | None", int, "str | None"]   # seed, index, flip, size, variant
 
 
 def _init(size: int, flip_fraction: float, bit_depth: int) -> None:
-    global _generator
-    _generator = Generator(size=size, flip_fraction=flip_fraction, bit_depth=bit_depth)
+    """Build the generator (and on a fresh cache the prepared CT) once, in the parent before the
+    workers fork, so they share it instead of each preparing the cache."""
+    global _settings
+    if _settings != (size, flip_fraction, bit_depth):
+        _generators.clear()
+        _settings = (size, flip_fraction, bit_depth)
+        _generator_for(size)
+
+
+def _generator_for(size: int) -> Generator:
+    if size not in _generators:
+        _, flip_fraction, bit_depth = _settings
+        _generators[size] = Generator(size=size, flip_fraction=flip_fraction, bit_depth=bit_depth)
+    return _generators[size]
 
 
 def png_bytes(image: np.ndarray, bit_depth: int) -> bytes:
@@ -38,17 +59,33 @@ def png_bytes(image: np.ndarray, bit_depth: int) -> bytes:
     return buffer.getvalue()
 
 
-def _make(job: tuple[int, int, bool | None]) -> list[tuple[dict, bytes]]:
-    seed, index, flip = job
-    image, record = _generator.make(seed, index, force_flip=flip)
-    out = [(record, png_bytes(image, _generator.bit_depth))]
+def _make(job: Job) -> list[tuple[dict, bytes]]:
+    seed, index, flip, size, variant = job
+    generator = _generator_for(size)
+    image, record = generator.make(seed, index, force_flip=flip)
+    if variant == "hires":                       # the same study rendered at a larger size
+        record["id"] = study_id(seed, index, False, "hires")
+        record["variant"] = {"kind": "hires", "of": study_id(seed, index, False)}
+        return [(record, png_bytes(image, generator.bit_depth))]
+    out = [(record, png_bytes(image, generator.bit_depth))]
+    if variant is not None:
+        derived = copy.deepcopy(record)
+        image, info = variants.apply(variant, image, derived, np.random.default_rng([seed, index, 7]))
+        derived["id"] = study_id(seed, index, bool(flip), variant)
+        derived["variant"] = {"of": record["id"]} | info
+        out.append((derived, png_bytes(image, generator.bit_depth)))
     return out
 
 
-def jobs(seed: int, n: int, flipped_copies: bool) -> list[tuple[int, int, bool | None]]:
+def jobs(seed: int, n: int, flipped_copies: bool, size: int = 256, benchmark: bool = False) -> list[Job]:
+    if benchmark:
+        plain = [(seed, i, False, size, variants.KINDS[i % 3] if i < n // 2 else None) for i in range(n)]
+        flipped = [(seed, i, True, size, None) for i in range(n, n + n // 2)]
+        hires = [(seed, i, False, 2 * size, "hires") for i in range(n // 6)]
+        return plain + flipped + hires
     if not flipped_copies:
-        return [(seed, i, None) for i in range(n)]
-    return [(seed, i, flip) for i in range(n) for flip in (False, True)]
+        return [(seed, i, None, size, None) for i in range(n)]
+    return [(seed, i, flip, size, None) for i in range(n) for flip in (False, True)]
 
 
 def progress(done: int, total: int, start: float, first: int = 0) -> None:
@@ -69,14 +106,33 @@ def completed_lines(manifest: Path) -> int:
     return keep.count(b"\n")
 
 
+def lines_of(job: Job) -> int:
+    return 2 if job[4] not in (None, "hires") else 1
+
+
+def completed_jobs(manifest: Path, todo: list[Job]) -> int:
+    """Jobs whose every line is in an interrupted manifest; lines of a half-written job are cut off."""
+    lines = completed_lines(manifest)
+    done, kept = 0, 0
+    while done < len(todo) and kept + lines_of(todo[done]) <= lines:
+        kept += lines_of(todo[done])
+        done += 1
+    if kept != lines:
+        data = manifest.read_bytes().split(b"\n")
+        manifest.write_bytes(b"\n".join(data[:kept]) + (b"\n" if kept else b""))
+    return done
+
+
 def generate(out: Path, n: int, seed: int, size: int, workers: int, flip_fraction: float = 0.1,
-             flipped_copies: bool = False, bit_depth: int = 8, quiet: bool = False, resume: bool = False) -> dict:
+             flipped_copies: bool = False, bit_depth: int = 8, quiet: bool = False, resume: bool = False,
+             benchmark: bool = False) -> dict:
     (out / "images").mkdir(parents=True, exist_ok=True)
     manifest = out / "manifest.jsonl"
-    todo = jobs(seed, n, flipped_copies)
-    skip = completed_lines(manifest) if resume else 0
+    todo = jobs(seed, n, flipped_copies, size, benchmark)
+    skip = completed_jobs(manifest, todo) if resume else 0
     start = time.time()
-    args = (size, 0.0 if flipped_copies else flip_fraction, bit_depth)
+    args = (size, 0.0 if flipped_copies or benchmark else flip_fraction, bit_depth)
+    _init(*args)
     with mp.get_context("fork").Pool(workers, initializer=_init, initargs=args) as pool, \
             manifest.open("a" if resume else "w") as lines:
         for done, results in enumerate(pool.imap(_make, todo[skip:], chunksize=2), skip + 1):
@@ -91,8 +147,9 @@ def generate(out: Path, n: int, seed: int, size: int, workers: int, flip_fractio
     if not quiet:
         sys.stderr.write("\n")
     made = len(todo) - skip
-    info = {"generator": "cxrgen-1", "seed": seed, "studies": n, "images": len(todo), "size": size,
-            "bit_depth": bit_depth, "flipped_copies": flipped_copies, "workers": workers,
+    images = sum(1 + (job[4] not in (None, "hires")) for job in todo)
+    info = {"generator": GENERATOR, "seed": seed, "studies": n, "images": images, "size": size,
+            "bit_depth": bit_depth, "flipped_copies": flipped_copies, "benchmark": benchmark, "workers": workers,
             "seconds": round(elapsed, 1), "images_per_hour": round(made / elapsed * 3600)}
     (out / "dataset.json").write_text(json.dumps(info, indent=1) + "\n")
     return info
@@ -107,13 +164,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=mp.cpu_count())
     parser.add_argument("--flip-fraction", type=float, default=0.1)
     parser.add_argument("--flipped-copies", action="store_true")
+    parser.add_argument("--benchmark", action="store_true", help="the held-out plan: flipped other studies, shape variants, 2x renders")
     parser.add_argument("--bit-depth", type=int, choices=(8, 16), default=8)
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run into the same OUT")
     args = parser.parse_args()
     if args.size % 4 or args.size < 64:
         parser.error("--size must be a multiple of 4 and at least 64")
     info = generate(args.out, args.n, args.seed, args.size, args.workers, args.flip_fraction,
-                    args.flipped_copies, args.bit_depth, resume=args.resume)
+                    args.flipped_copies, args.bit_depth, resume=args.resume, benchmark=args.benchmark)
     print(f"dataset: {info['images']} images in {args.out} ({info['seconds']} s, {info['images_per_hour']:,}/h)")
 
 

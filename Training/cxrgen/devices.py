@@ -9,9 +9,16 @@ from .volume import Edit, block_edit, region
 
 
 def centroid_by_slice(mask: np.ndarray) -> dict[int, np.ndarray]:
+    """Mean (i, j) voxel of `mask` in each axial slice k that has one. Searched inside the mask's
+    bounding box (the same integer coordinates, so the same means as over the whole slice)."""
+    rows, cols = np.nonzero(mask.any(axis=(1, 2)))[0], np.nonzero(mask.any(axis=(0, 2)))[0]
+    if rows.size == 0:
+        return {}
+    i0, j0 = int(rows[0]), int(cols[0])
+    crop = mask[i0:rows[-1] + 1, j0:cols[-1] + 1]
     out = {}
-    for k in np.nonzero(mask.any(axis=(0, 1)))[0]:
-        out[int(k)] = np.argwhere(mask[:, :, k]).mean(0)
+    for k in np.nonzero(crop.any(axis=(0, 1)))[0]:
+        out[int(k)] = (np.argwhere(crop[:, :, k]) + [i0, j0]).mean(0)
     return out
 
 

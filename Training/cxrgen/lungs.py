@@ -7,7 +7,7 @@ from functools import cached_property
 import numpy as np
 from scipy import ndimage
 
-from . import prepare as P
+from . import assets, prepare as P
 from .volume import region
 
 LOBES = {"right upper lobe": 12, "right middle lobe": 13, "right lower lobe": 14,
@@ -47,9 +47,7 @@ def load(labels: np.ndarray, spacing: tuple[float, float, float]) -> dict[str, L
         out[side] = Lung(side, box, block, depth)
         arrays[f"{side}_box"] = np.array([[s.start, s.stop] for s in box])
         arrays[f"{side}_mask"], arrays[f"{side}_depth"] = block, depth
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    assets.save_npz_atomic(path, **arrays)
     return out
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import prepare as P
+from . import assets, prepare as P
 
 MU_WATER = 0.0206  # 1/mm
 
@@ -72,9 +72,7 @@ class Phantom:
         else:
             self.a, self.b = self.attenuation_sums(self.hu, self.edges)
             self.structures = np.stack([self.structure_sum(self.mask(name)) for name in self.names])
-            tmp = cache.with_suffix(".tmp.npz")
-            np.savez(tmp, a=self.a, b=self.b, structures=self.structures)
-            tmp.replace(cache)
+            assets.save_npz_atomic(cache, a=self.a, b=self.b, structures=self.structures)
         body = self.hu > -500
         idx = [np.nonzero(body.any(axis=tuple(a for a in range(3) if a != ax)))[0] for ax in range(3)]
         sx, sy, sz = self.spacing

@@ -144,8 +144,6 @@ def load() -> dict[str, np.ndarray]:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         data = prepare()
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **data)
-        tmp.replace(path)
+        assets.save_npz_atomic(path, **data)
     with np.load(path) as f:
         return {k: f[k] for k in f.files}

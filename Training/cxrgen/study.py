@@ -6,14 +6,14 @@ from dataclasses import asdict
 import numpy as np
 from scipy import ndimage
 
-from . import assets, devices, findings as F, findings_heart as H, lungs as L, tasks, text
+from . import assets, devices, findings as F, findings_heart as H, lungs as L, ontology, tasks, text
 from .anatomy import AnatomyBoxes, AnatomyError, box_of, flip_box
 from .geometry import View, rays
 from .phantom import Phantom
 from .render import Exposure, display, line_integrals, structure_maps
 from .volume import StudyVolume
 
-GENERATOR = "cxrgen-1"
+GENERATOR = "cxrgen-2"
 
 # Pathologies and their relative frequency among abnormal studies.
 PATHOLOGIES = {
@@ -81,7 +81,7 @@ class Generator:
         for _attempt in range(8):
             view, exposure = self.sample_view(rng)
             try:
-                image, boxes, finding_boxes = self.render(volume, view, exposure, len(made))
+                image, boxes, finding_boxes, attached = self.render(volume, view, exposure, made)
                 break
             except AnatomyError:
                 continue
@@ -93,11 +93,11 @@ class Generator:
             boxes = {n: flip_box(b, size) for n, b in boxes.items()}
             finding_boxes = [flip_box(b, size) if b else None for b in finding_boxes]
         record = {
-            "id": f"s{seed:05d}-{index:06d}" + ("-flip" if flipped else ""),
+            "id": study_id(seed, index, flipped),
             "width": size, "height": size, "bit_depth": self.bit_depth,
             "view": view.projection, "flipped": flipped, "seed": seed, "index": index, "generator": GENERATOR,
             "anatomies": [{"index": a["index"], "name": a["name"], "box": boxes[a["name"]]} for a in assets.anatomies()],
-            "findings": [self.finding_record(f, b, boxes) for f, b in zip(made, finding_boxes) if b is not None],
+            "findings": [self.finding_record(f, b, a) for f, b, a in zip(made, finding_boxes, attached) if b is not None],
             "augmentation": {"view": {k: v for k, v in asdict(view).items() if k != "size"}, "exposure": asdict(exposure)},
         }
         record["labels"] = label_vector(record["findings"])
@@ -107,7 +107,9 @@ class Generator:
         record["tasks"] = tasks.examples(text_rng, record)
         return image, record
 
-    def render(self, volume: StudyVolume, view: View, exposure: Exposure, n_findings: int):
+    def render(self, volume: StudyVolume, view: View, exposure: Exposure, made: list[F.Finding]):
+        """Image, anatomy boxes, finding boxes (None when out of view) and each finding's anatomies
+        (the ontology's mask-area rule, on the unflipped image)."""
         ph, size = self.phantom, self.size
         mm_per_px = view.field_of_view / size
         r = rays(view, ph.center, ph.anterior_y, ph.posterior_y, ph.top_z, size)
@@ -116,51 +118,30 @@ class Generator:
         maps = structure_maps(volume.all_structures(), ph.structure_edges, ph.spacing, coarse)
         maps = [ndimage.zoom(m, 2, order=1, grid_mode=True, mode="nearest") for m in maps]
         anatomy_maps = dict(zip(ph.names, maps[: len(ph.names)]))
-        boxes = AnatomyBoxes(anatomy_maps, mm_per_px).compute()
-        finding_boxes = []
-        for m in maps[len(ph.names):]:
+        rules = AnatomyBoxes(anatomy_maps, mm_per_px)
+        boxes = rules.compute()
+        regions = rules.regions()
+        finding_boxes, attached = [], []
+        for f, m in zip(made, maps[len(ph.names):]):
             try:
                 finding_boxes.append([round(v, 1) for v in box_of(m > 0.5)])
+                attached.append(ontology.attach(f.kind, f.side, ontology.visible_mask(m), regions))
             except AnatomyError:
                 finding_boxes.append(None)   # outside the field of view: not reported
-        return image, boxes, finding_boxes
+                attached.append([])
+        return image, boxes, finding_boxes, attached
 
     @staticmethod
-    def finding_record(f: F.Finding, box: list[float], anatomy_boxes: dict[str, list[float]]) -> dict:
+    def finding_record(f: F.Finding, box: list[float], anatomies: list[str]) -> dict:
         return {"kind": f.kind, "labels": f.labels, "side": f.side, "size_mm": f.size_mm, "severity": f.severity,
-                "phrase": f.phrase, "location": f.location, "box": box,
-                "anatomies": touched_anatomies(box, f.side, anatomy_boxes)}
+                "phrase": f.phrase, "location": f.location, "box": box, "anatomies": anatomies}
 
 
-def overlap(a: list[float], b: list[float]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    return max(w, 0) * max(h, 0)
-
-
-def area(b: list[float]) -> float:
-    return max(b[2] - b[0], 0) * max(b[3] - b[1], 0)
-
-
-def touched_anatomies(box: list[float], side: str, anatomy_boxes: dict[str, list[float]]) -> list[str]:
-    """Anatomies on the finding's side (or midline) covering >= 30% of the finding box or >= 30% of
-    their own box, best first; at least the best overlapping one, or else the nearest one (e.g. a
-    rib fracture on the chest wall outside every box)."""
-    sides = {a["name"]: a["side"] for a in assets.anatomies()}
-    scored, nearest = [], []
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    for name, b in anatomy_boxes.items():
-        if side in ("right", "left") and sides[name] not in (side, "midline"):
-            continue
-        inter = overlap(box, b)
-        score = max(inter / max(area(box), 1e-6), inter / max(area(b), 1e-6))
-        if inter > 0:
-            scored.append((score, name))
-        gap = max(b[0] - cx, 0, cx - b[2]) ** 2 + max(b[1] - cy, 0, cy - b[3]) ** 2
-        nearest.append((sides[name] == "midline" and side in ("right", "left"), gap, name))
-    scored.sort(reverse=True)
-    keep = [n for s, n in scored if s >= 0.3]
-    return keep or [n for _, n in scored[:1]] or [min(nearest)[2]]
+def study_id(seed: int, index: int, flipped: bool, variant: str = "") -> str:
+    """'s<seed, at least 5 digits>-<index, 6 digits>[-flip][-variant]' (Schemas/dataset-manifest.v1.json)."""
+    if seed < 0 or index < 0:
+        raise ValueError(f"seed {seed} and index {index} must be non-negative")
+    return f"s{seed:05d}-{index:06d}" + ("-flip" if flipped else "") + (f"-{variant}" if variant else "")
 
 
 def label_vector(finding_records: list[dict]) -> dict[str, int]:

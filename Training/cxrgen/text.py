@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import assets
+from . import assets, ontology
 from .reports import bank, side_of
 
 LUNG_KINDS = {"nodule", "mass", "consolidation", "opacity", "atelectasis", "edema"}
@@ -16,18 +16,15 @@ def capitalize(s: str) -> str:
 
 
 def region_sentences(anatomy_names: list[str], findings: list[dict]) -> list[dict]:
-    """'{anatomy} shows {finding} and {finding}.' or '{anatomy} is healthy.' for each of the 36."""
+    """'{anatomy} shows {finding} and {finding}.' or '{anatomy} is healthy.' for each of the 36, with
+    the ontology's finding names (Schemas/findings.v1.json) and no measurements; a finding appears
+    only for the anatomies the ontology's mask-area rule attached it to."""
     display = {a["name"]: a["display_name"] for a in assets.anatomies()}
     out = []
     for name in anatomy_names:
-        phrases = [f["phrase"] for f in findings if name in f["anatomies"]]
-        phrases = list(dict.fromkeys(phrases))
-        if phrases:
-            listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
-            sentence = f"{capitalize(display[name])} shows {listed}."
-        else:
-            sentence = f"{capitalize(display[name])} is healthy."
-        out.append({"anatomy": name, "sentence": sentence})
+        kinds = [f["kind"] for f in findings if name in f["anatomies"]]
+        out.append({"anatomy": name, "kinds": list(dict.fromkeys(kinds)),
+                    "sentence": ontology.region_sentence(display[name], kinds)})
     return out
 
 
