@@ -254,6 +254,7 @@ class LossWeights:
     contrastive: float = 1.0
     temperature: float = 0.01
     retrieval: float = 1.0          # ours: per-anatomy cross-entropy over that anatomy's bank sentences
+    pos_weight: torch.Tensor | None = None   # ours: per-label weight of positives in the BCE [14]
     extra: dict = field(default_factory=dict)
 
 
@@ -274,7 +275,7 @@ def apm_losses(out: dict[str, torch.Tensor], boxes: torch.Tensor, present: torch
     for aux in out.get("aux_boxes", []):                                       # DETR's auxiliary decoding losses
         aux_l1, aux_giou = box_losses(aux, boxes, m, n)
         l1, giou = l1 + aux_l1, giou + aux_giou
-    bce = F.binary_cross_entropy_with_logits(out["logits"], labels.float())
+    bce = F.binary_cross_entropy_with_logits(out["logits"], labels.float(), pos_weight=w.pos_weight)
     # Contrastive soft-KL: softmax over all objects in the batch of cos(token, text) / T, against the
     # same softmax over cosines of the frozen sentence embeddings (soft targets); symmetric.
     tokens = F.normalize(out["tokens"][present], dim=-1)
