@@ -76,13 +76,13 @@ demo: deps build
 	  $(RUNTIME_ENV) .build/release/anatomix analyze $$f --out $(OUT)/demo/analyze > /dev/null || exit 1; \
 	done
 	@echo "demo: analyzed $$(ls Samples/images/*.png | wc -l) studies -> $(OUT)/demo/analyze/*.json and *.overlay.png"
-	@$(RUNTIME_ENV) .build/release/anatomix eval Samples/manifest.jsonl --tasks anatomy --out $(OUT)/demo | head -3
+	@$(RUNTIME_ENV) .build/release/anatomix eval Samples/manifest.jsonl --tasks anatomy,retrieval,labels --out $(OUT)/demo | head -12
 	@echo "demo: wrote $(OUT)/demo/similarity.txt and $(OUT)/demo/embeddings.jsonl"
 
 bench: bench-swift bench-dataset
 
 bench-swift: deps build
-	@$(RUNTIME_ENV) python3 Training/bench.py --swift .build/release/anatomix-bench
+	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(RUNTIME_ENV) python3 Training/bench.py --swift .build/release/anatomix-bench
 
 # Studies/hour at 256 px on all cores (target >= 5,000 on 2 cores); 60 studies after start-up.
 bench-dataset: deps
@@ -104,14 +104,14 @@ dataset: deps
 dataset-test: deps
 	$(CXRGEN) -m cxrgen.dataset --n 600 --out $(TEST_SET) --seed 90210 --size 256 --benchmark --resume
 
-# The APM: 10k training + 500 validation studies (resumed if interrupted), then one training stage of
-# 9 epochs (~70 min on 2 cores; TRAIN_ARGS=--resume continues it), export to Weights/anatomix-tiny, parity fixture.
-TRAIN_N ?= 10000
+# The APM: 8k training + 500 validation studies (resumed if interrupted), then one training stage of
+# 8 epochs (~55 min on 2 cores; TRAIN_ARGS=--resume continues it), export to Weights/anatomix-tiny, parity fixture.
+TRAIN_N ?= 8000
 train-apm: train-deps
 	$(CXRGEN) -m cxrgen.dataset --n $(TRAIN_N) --out data/train --seed 1 --size 256 --resume
 	$(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
 	PYTHONPATH=Training $(PY) Training/train_apm.py --data data/train --val data/val --run Training/runs/apm \
-	  --epochs 9 --flip-p 0.5 --export Weights/anatomix-tiny $(TRAIN_ARGS)
+	  --epochs 8 --flip-p 0.5 --export Weights/anatomix-tiny $(TRAIN_ARGS)
 	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
 
 samples: deps

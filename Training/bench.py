@@ -1,9 +1,13 @@
-"""`make bench`: Swift against PyTorch, measured in the same run, printed as ratio lines.
+"""`make bench`: Swift against PyTorch and against ONNX Runtime, measured in the same run, printed as ratio lines.
 
-Runs with the system Python (standard library only). The PyTorch side runs when the training venv
-(`make train-deps`) exists; otherwise its lines say so and only the Swift numbers are printed.
+Runs with the system Python (standard library only). The PyTorch side (bench_minilm.py, bench_apm.py)
+and the ONNX Runtime side (bench_onnx.py: the same weights exported to ONNX, parity-checked against
+PyTorch) run when the training venv (`make train-deps`) exists; otherwise their lines say so and only
+the Swift numbers are printed. The first line names the OpenBLAS kernel the Swift binary gets
+(libopenblas loaded in a process with the Swift side's environment). Exits 1 when a side failed
+(e.g. an ONNX parity check), after printing every line.
 
-    python3 Training/bench.py [--swift .build/release/anatomix-bench] [--threads 1 2]
+    python3 Training/bench.py [--swift .build/release/anatomix-bench] [--threads 1 2] [--only minilm|apm]
 """
 from __future__ import annotations
 
@@ -49,12 +53,40 @@ def sentences(n: int, seed: int = 7) -> list[str]:
     return out
 
 
-def run_json(cmd: list[str], env: dict[str, str]) -> dict | None:
+def run_json(cmd: list[str], env: dict[str, str], failures: list[str]) -> dict | None:
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if result.returncode != 0:
-        print(f"  ! {' '.join(cmd[:2])} failed: {result.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        last = result.stderr.strip().splitlines()[-1:]
+        print(f"  ! {' '.join(cmd[:2])} failed (status {result.returncode}): {last}", file=sys.stderr)
+        failures.append(f"{' '.join(cmd[:3])}: {last}")
         return None
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def side_env(threads: int) -> dict[str, str]:
+    """What every side of one thread count runs with (Swift, PyTorch, ONNX Runtime, the BLAS probe)."""
+    return dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+
+
+BLAS_PROBE = """
+import ctypes
+lib = ctypes.CDLL("libopenblas.so.0")
+lib.openblas_get_corename.restype = ctypes.c_char_p
+lib.openblas_get_config.restype = ctypes.c_char_p
+print(lib.openblas_get_config().decode().split()[1], lib.openblas_get_corename().decode())
+"""
+
+
+def print_blas(threads: int) -> None:
+    """The OpenBLAS kernel the Swift binary gets: libopenblas loaded fresh in a process with its environment."""
+    env = side_env(threads)
+    result = subprocess.run([sys.executable, "-c", BLAS_PROBE], capture_output=True, text=True, env=env, cwd=ROOT)
+    if result.returncode != 0:
+        print(f"bench blas: openblas n/a ({(result.stderr.strip().splitlines() or ['?'])[-1]})")
+        return
+    version, core = result.stdout.split()
+    forced = [f"{k}={env[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if env.get(k)]
+    print(f"bench blas: openblas {version} core {core}" + (f" ({', '.join(forced)})" if forced else ""), flush=True)
 
 
 def main() -> None:
@@ -67,41 +99,62 @@ def main() -> None:
     parser.add_argument("--apm-repeats", type=int, default=50, help="APM forwards per side (~10 ms each)")
     parser.add_argument("--only", choices=["minilm", "apm"], help="run one benchmark")
     args = parser.parse_args()
-    if args.only == "apm":
-        bench_apm(args, torch_available())
-        return
+    has_torch, has_onnx = torch_available()
+    failures: list[str] = []
+    print_blas(args.threads[0])
+    if args.only != "apm":
+        bench_minilm(args, has_torch, has_onnx, failures)
+    if args.only != "minilm":
+        bench_apm(args, has_torch, has_onnx, failures)
+    if failures:
+        print(f"bench: {len(failures)} run(s) failed: " + "; ".join(failures), file=sys.stderr)
+        sys.exit(1)
 
+
+def torch_available() -> tuple[bool, bool]:
+    """(PyTorch side available, ONNX Runtime side available): both live in the training venv."""
+    def imports(modules: str) -> bool:
+        return TORCH_PYTHON.exists() and subprocess.run(
+            [str(TORCH_PYTHON), "-c", f"import {modules}"], capture_output=True).returncode == 0
+    has_torch = imports("torch, sentence_transformers")
+    return has_torch, has_torch and imports("onnxruntime, onnx, onnxscript")
+
+
+NO_TORCH = "n/a (run `make train-deps`)"
+
+
+def bench_minilm(args, has_torch: bool, has_onnx: bool, failures: list[str]) -> None:
+    """Sentences/s, Swift vs PyTorch (target >= 1.5x) and Swift vs ONNX Runtime (target >= 1.0x), same run."""
     bench_dir = ROOT / ".cache/bench"
     bench_dir.mkdir(parents=True, exist_ok=True)
     corpus = bench_dir / f"sentences-{args.sentences}.txt"
     corpus.write_text("\n".join(sentences(args.sentences)) + "\n")
-    has_torch = torch_available()
 
     print(f"MiniLM sentence embedding: {args.sentences} sentences, batch {args.batch_size}, best of {args.repeats} runs")
     for threads in args.threads:
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+        env = side_env(threads)
         common = [str(corpus), str(threads), str(args.batch_size), str(args.repeats)]
-        swift = run_json([args.swift, "minilm", *common], env)
-        torch = run_json([str(TORCH_PYTHON), "Training/bench_minilm.py", *common], env) if has_torch else None
-        line = f"bench minilm threads={threads}"
-        line += f"  swift {swift['per_second']:7.1f} sent/s" if swift else "  swift failed"
-        line += f"  pytorch {torch['per_second']:7.1f} sent/s" if torch else "  pytorch n/a (run `make train-deps`)"
-        if swift and torch:
-            line += f"  ratio {swift['per_second'] / torch['per_second']:.2f}x (target >= 1.5)"
-        print(line, flush=True)
-    if args.only != "minilm":
-        bench_apm(args, has_torch)
+        swift = run_json([args.swift, "minilm", *common], env, failures)
+        torch = run_json([str(TORCH_PYTHON), "Training/bench_minilm.py", *common], env, failures) if has_torch else None
+        onnx = run_json([str(TORCH_PYTHON), "Training/bench_onnx.py", "minilm", *common], env, failures) if has_onnx else None
+        for label, other, target, available in (("pytorch", torch, 1.5, has_torch), ("onnxruntime", onnx, 1.0, has_onnx)):
+            line = f"bench minilm threads={threads}"
+            line += f"  swift {swift['per_second']:7.1f} sent/s" if swift else "  swift failed"
+            if other:
+                line += f"  {label:<11} {other['per_second']:7.1f} sent/s"
+            else:
+                line += f"  {label:<11} {'failed' if available else NO_TORCH}"
+            if swift and other:
+                line += f"  ratio {swift['per_second'] / other['per_second']:.2f}x (target >= {target})"
+            print(line, flush=True)
 
 
-def torch_available() -> bool:
-    return TORCH_PYTHON.exists() and subprocess.run(
-        [str(TORCH_PYTHON), "-c", "import torch, sentence_transformers"], capture_output=True).returncode == 0
-
-
-def bench_apm(args, has_torch: bool) -> None:
-    """APM forward latency, Swift vs PyTorch, same weights and input: the trained default model
-    when it exists, else a random-weight model of the same (tiny) configuration (speed does not
-    depend on the weights)."""
+def bench_apm(args, has_torch: bool, has_onnx: bool, failures: list[str]) -> None:
+    """APM forward latency, Swift vs PyTorch (target <= 0.7x) and Swift vs ONNX Runtime (target <= 1.0x),
+    same weights and input: the trained default model when it exists, else a random-weight model of
+    the same (tiny) configuration (speed does not depend on the weights). PyTorch and ONNX Runtime
+    run the batch-norm-folded model, as Swift does. GFLOP/s from PyTorch's FLOP count of the forward
+    (target: Swift >= 130 GFLOP/s at 1 thread)."""
     weights = ROOT / "Weights/anatomix-tiny"
     if not (weights / "apm.safetensors").exists():
         if not has_torch:
@@ -109,21 +162,31 @@ def bench_apm(args, has_torch: bool) -> None:
             return
         weights = ROOT / ".cache/bench/apm-tiny-random"
         subprocess.run([str(TORCH_PYTHON), "Training/bench_apm.py", "--make-random", str(weights)], check=True, cwd=ROOT)
-    print(f"APM forward, one image, best of {args.apm_repeats} ({weights.relative_to(ROOT)})")
+    print(f"APM forward, one image, best of {args.apm_repeats} ({weights.relative_to(ROOT)}; batch norm folded on every side)")
     for threads in args.threads:
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
-        swift = run_json([args.swift, "apm", str(weights), str(threads), str(args.apm_repeats)], env)
-        torch = run_json([str(TORCH_PYTHON), "Training/bench_apm.py", str(weights), str(threads), str(args.apm_repeats)], env) \
-            if has_torch else None
-        line = f"bench apm threads={threads}"
-        line += f"  swift {swift['best_seconds'] * 1000:7.1f} ms" if swift else "  swift failed"
-        if torch:
-            gflop = torch["flops"] / 1e9
-            line += f"  pytorch {torch['best_seconds'] * 1000:7.1f} ms  ratio {swift['best_seconds'] / torch['best_seconds']:.2f}x (target <= 0.7)"
-            line += f"  {gflop / swift['best_seconds']:.1f} vs {gflop / torch['best_seconds']:.1f} GFLOP/s ({gflop:.2f} GFLOP)"
-        if swift:
-            line += f"  [swift backbone {swift['backbone_seconds'] * 1000:.1f} ms, transformer {swift['transformer_seconds'] * 1000:.1f} ms]"
-        print(line, flush=True)
+        env = side_env(threads)
+        common = [str(weights), str(threads), str(args.apm_repeats)]
+        swift = run_json([args.swift, "apm", *common], env, failures)
+        torch = run_json([str(TORCH_PYTHON), "Training/bench_apm.py", *common], env, failures) if has_torch else None
+        onnx = run_json([str(TORCH_PYTHON), "Training/bench_onnx.py", "apm", *common], env, failures) if has_onnx else None
+        flops = next((side["flops"] for side in (torch, onnx) if side), None)
+        for label, other, target, available in (("pytorch", torch, 0.7, has_torch), ("onnxruntime", onnx, 1.0, has_onnx)):
+            line = f"bench apm threads={threads}"
+            line += f"  swift {swift['best_seconds'] * 1000:7.1f} ms" if swift else "  swift failed"
+            if other:
+                line += f"  {label:<11} {other['best_seconds'] * 1000:7.1f} ms"
+            else:
+                line += f"  {label:<11} {'failed' if available else NO_TORCH}"
+            if swift and other:
+                line += f"  ratio {swift['best_seconds'] / other['best_seconds']:.2f}x (target <= {target})"
+            if flops and (swift or other):
+                gflop = flops / 1e9
+                rate = lambda side: f"{gflop / side['best_seconds']:.1f}" if side else "-"  # noqa: E731
+                line += f"  {rate(swift)} vs {rate(other)} GFLOP/s ({gflop:.2f} GFLOP"
+                line += "; target swift >= 130 at 1 thread)" if threads == 1 else ")"
+            if swift and label == "pytorch":
+                line += f"  [swift backbone {swift['backbone_seconds'] * 1000:.1f} ms, transformer {swift['transformer_seconds'] * 1000:.1f} ms]"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

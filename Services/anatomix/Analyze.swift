@@ -65,6 +65,15 @@ struct Analyze: ParsableCommand {
             overlay.box(a.box, color: (90, 180, 255), thickness: scale)
             overlay.text(a.name, x: Int(a.box[0]) + 2, y: Int(a.box[1]) + 2, color: (150, 210, 255), scale: scale)
         }
+        // The regions whose likely finding is abnormal (the six with the best scores), in orange with
+        // "anatomy: finding score"; the full list is in the JSON.
+        let abnormal = report.anatomies.filter { !($0.findingKinds ?? []).isEmpty }
+            .sorted { ($0.score ?? 0) > ($1.score ?? 0) }.prefix(6)
+        for (row, a) in abnormal.enumerated() {
+            overlay.box(a.box, color: (255, 140, 40), thickness: scale)
+            let label = "\(a.name): \((a.findingKinds ?? []).joined(separator: ", ")) \(String(format: "%.2f", a.score ?? 0))"
+            overlay.text(label, x: 4 * scale, y: picture.height - (row + 1) * 10 * scale - 4 * scale, color: (255, 170, 90), scale: scale)
+        }
         try overlay.png().write(to: URL(fileURLWithPath: base.path + ".overlay.png"))
     }
 }

@@ -301,3 +301,38 @@ def retrieval_loss(tokens: torch.Tensor, sentence_ids: torch.Tensor, bank: torch
     logits = F.normalize(tokens, dim=-1) @ F.normalize(bank, dim=-1).T / log_temperature.exp()   # [B, 36, N]
     logits = logits.masked_fill(~candidates[None], float("-inf"))
     return F.cross_entropy(logits.flatten(0, 1), sentence_ids.flatten())
+
+
+def fold_frozen_batch_norm(model: nn.Module) -> nn.Module:
+    """Inference-only: fold every conv + FrozenBatchNorm2d pair into one conv with bias, as
+    Shared/Models/ResNet.swift's FoldedConv does (W' = W * s, b' = beta - mu * s, s = gamma / sqrt(var + 1e-5));
+    the batch norm becomes nn.Identity. Pairs are `convN`/`bnN` attributes of one module and a conv
+    followed by its batch norm in an nn.Sequential (the downsample). In place; returns `model`."""
+
+    def folded(conv_: nn.Conv2d, bn: FrozenBatchNorm2d) -> nn.Conv2d:
+        scale = bn.weight * (bn.running_var + 1e-5).rsqrt()
+        out = nn.Conv2d(conv_.in_channels, conv_.out_channels, conv_.kernel_size, conv_.stride, conv_.padding,
+                        conv_.dilation, conv_.groups, bias=True, padding_mode=conv_.padding_mode)
+        with torch.no_grad():
+            out.weight.copy_(conv_.weight * scale[:, None, None, None])
+            bias = conv_.bias if conv_.bias is not None else torch.zeros_like(scale)
+            out.bias.copy_(bn.bias + (bias - bn.running_mean) * scale)
+        return out.to(conv_.weight.device).train(conv_.training)
+
+    for module in list(model.modules()):
+        children = dict(module.named_children())
+        if isinstance(module, nn.Sequential):
+            names = list(children)
+            for a, b in zip(names, names[1:]):
+                if isinstance(children[a], nn.Conv2d) and isinstance(children[b], FrozenBatchNorm2d):
+                    setattr(module, a, folded(children[a], children[b]))
+                    setattr(module, b, nn.Identity())
+        for name, child in children.items():
+            partner = "conv" + name[2:] if name.startswith("bn") else None
+            if isinstance(child, FrozenBatchNorm2d) and partner in children and isinstance(children[partner], nn.Conv2d):
+                setattr(module, partner, folded(children[partner], child))
+                setattr(module, name, nn.Identity())
+    left = [n for n, m in model.named_modules() if isinstance(m, FrozenBatchNorm2d)]
+    if left:
+        raise ValueError(f"fold_frozen_batch_norm: no conv to fold into for {left}")
+    return model

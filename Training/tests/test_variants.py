@@ -26,8 +26,8 @@ def test_variants_move_the_boxes_with_the_pixels(study, kind):
         ratio = derived["width"] / derived["height"]
         if kind != "crop":
             assert 0.74 <= ratio <= 1.34, (kind, ratio)
-        dx, dy = {"pad": (info.get("left"), info.get("top")), "crop": (-info["left"], -info["top"]) if kind == "crop" else None,
-                  "collimation": (info["pad"]["left"], info["pad"]["top"]) if kind == "collimation" else None}[kind]
+        moved = info["pad"] if kind == "collimation" else info
+        dx, dy = (-moved["left"], -moved["top"]) if kind == "crop" else (moved["left"], moved["top"])
         for a, b in zip(record["anatomies"], derived["anatomies"]):
             assert b["box"] == pytest.approx([a["box"][0] + dx, a["box"][1] + dy, a["box"][2] + dx, a["box"][3] + dy], abs=0.051)
         # the pixels under the content moved by the same offset (collimation only blanks outside the anatomy)
