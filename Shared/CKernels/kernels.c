@@ -1,8 +1,9 @@
-#include "ckernels.h"
+#include "kernels_internal.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
-
-int anatomix_kernels_use_avx2(void);
+#include <stdlib.h>
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -112,7 +113,8 @@ static void direct_portable(const float *phases, const int64_t *offsets, int64_t
     }
 }
 
-// Loops written once and compiled twice: inlined into an AVX2 wrapper and into a portable one.
+// Loops written once and compiled several times: im2col for AVX-512, AVX2 and portable C, max-pool for AVX2 and
+// portable C (kernels_avx512.c has its own).
 #define INLINE static inline __attribute__((always_inline))
 
 INLINE void im2col_body(const float *image, int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw,
@@ -173,10 +175,15 @@ INLINE void max_pool_body(const float *x, int64_t planes, int64_t height, int64_
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static void im2col_avx2(const float *image, int64_t channels, int64_t height, int64_t width,
-        int64_t kh, int64_t kw, int64_t stride, int64_t padding, int64_t hout, int64_t wout, int64_t oy0, int64_t oy1, float *columns) {
-    im2col_body(image, channels, height, width, kh, kw, stride, padding, hout, wout, oy0, oy1, columns);
-}
+#define IM2COL(isa, target_features)                                                                                      \
+    __attribute__((target(target_features))) static void im2col_##isa(const float *image, int64_t channels,              \
+            int64_t height, int64_t width, int64_t kh, int64_t kw, int64_t stride, int64_t padding, int64_t hout,         \
+            int64_t wout, int64_t oy0, int64_t oy1, float *columns) {                                                     \
+        im2col_body(image, channels, height, width, kh, kw, stride, padding, hout, wout, oy0, oy1, columns);             \
+    }
+IM2COL(avx2, "avx2,fma")
+IM2COL(avx512, "avx512f,avx2,fma")
+
 __attribute__((target("avx2,fma"))) static void max_pool_avx2(const float *x, int64_t planes, int64_t height, int64_t width,
         int64_t kernel, int64_t stride, int64_t padding, int64_t hout, int64_t wout, float *scratch, float *out) {
     max_pool_body(x, planes, height, width, kernel, stride, padding, hout, wout, scratch, out);
@@ -185,41 +192,82 @@ __attribute__((target("avx2,fma"))) static void max_pool_avx2(const float *x, in
 
 void anatomix_im2col(const float *image, int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw,
                      int64_t stride, int64_t padding, int64_t hout, int64_t wout, int64_t oy0, int64_t oy1, float *columns) {
+    switch (anatomix_kernels_level()) {
 #if defined(__x86_64__)
-    if (anatomix_kernels_use_avx2()) { im2col_avx2(image, channels, height, width, kh, kw, stride, padding, hout, wout, oy0, oy1, columns); return; }
+    case ANATOMIX_KERNELS_AVX512:
+        im2col_avx512(image, channels, height, width, kh, kw, stride, padding, hout, wout, oy0, oy1, columns); return;
+    case ANATOMIX_KERNELS_AVX2:
+        im2col_avx2(image, channels, height, width, kh, kw, stride, padding, hout, wout, oy0, oy1, columns); return;
 #endif
-    im2col_body(image, channels, height, width, kh, kw, stride, padding, hout, wout, oy0, oy1, columns);
+    default: im2col_body(image, channels, height, width, kh, kw, stride, padding, hout, wout, oy0, oy1, columns);
+    }
 }
 
 void anatomix_max_pool(const float *x, int64_t planes, int64_t height, int64_t width, int64_t kernel,
                        int64_t stride, int64_t padding, int64_t hout, int64_t wout, float *scratch, float *out) {
+    switch (anatomix_kernels_level()) {
 #if defined(__x86_64__)
-    if (anatomix_kernels_use_avx2()) { max_pool_avx2(x, planes, height, width, kernel, stride, padding, hout, wout, scratch, out); return; }
+    case ANATOMIX_KERNELS_AVX512: anatomix_max_pool_avx512(x, planes, height, width, kernel, stride, padding, hout, wout, scratch, out); return;
+    case ANATOMIX_KERNELS_AVX2: max_pool_avx2(x, planes, height, width, kernel, stride, padding, hout, wout, scratch, out); return;
 #endif
-    max_pool_body(x, planes, height, width, kernel, stride, padding, hout, wout, scratch, out);
-}
-
-int anatomix_kernels_use_avx2(void) {
-#if defined(__x86_64__)
-    static int cached = -1;                 // a benign race: every thread computes the same value
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    default: max_pool_body(x, planes, height, width, kernel, stride, padding, hout, wout, scratch, out);
     }
-    return cached;
-#else
-    return 0;
-#endif
 }
 
 void anatomix_conv_direct_rows(const float *phases, const int64_t *offsets, int64_t taps, int64_t row_step,
                            const float *weight, const float *bias, int64_t channels,
                            int64_t oy0, int64_t oy1, int64_t hout, int64_t wout, int relu, float *out) {
+    switch (anatomix_kernels_level()) {
 #if defined(__x86_64__)
-    if (anatomix_kernels_use_avx2()) {
-        direct_avx2(phases, offsets, taps, row_step, weight, bias, channels, oy0, oy1, hout, wout, relu, out);
-        return;
-    }
+    case ANATOMIX_KERNELS_AVX512:
+        anatomix_direct_avx512(phases, offsets, taps, row_step, weight, bias, channels, oy0, oy1, hout, wout, relu, out); return;
+    case ANATOMIX_KERNELS_AVX2:
+        direct_avx2(phases, offsets, taps, row_step, weight, bias, channels, oy0, oy1, hout, wout, relu, out); return;
 #endif
-    direct_portable(phases, offsets, taps, row_step, weight, bias, channels, oy0, oy1, hout, wout, relu, out);
+    default: direct_portable(phases, offsets, taps, row_step, weight, bias, channels, oy0, oy1, hout, wout, relu, out);
+    }
 }
+
+// The level in use: the best the CPU runs, capped by $ANATOMIX_KERNELS (read once) and by a forced level.
+// Atomics (relaxed: every thread computes the same values) keep the lazy initialisation race-free.
+static _Atomic int best_level = -1, automatic_level = -1, forced_level = -1;
+
+int anatomix_kernels_best_level(void) {
+    int level = atomic_load_explicit(&best_level, memory_order_relaxed);
+    if (level < 0) {
+        level = ANATOMIX_KERNELS_PORTABLE;
+#if defined(__x86_64__)
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+            level = ANATOMIX_KERNELS_AVX2;
+            if (__builtin_cpu_supports("avx512f")) level = ANATOMIX_KERNELS_AVX512;
+        }
+#endif
+        atomic_store_explicit(&best_level, level, memory_order_relaxed);
+    }
+    return level;
+}
+
+static int automatic(void) {
+    int level = atomic_load_explicit(&automatic_level, memory_order_relaxed);
+    if (level < 0) {
+        level = anatomix_kernels_best_level();
+        const char *cap = getenv("ANATOMIX_KERNELS");
+        if (cap && (!strcmp(cap, "portable") || !strcmp(cap, "0"))) level = ANATOMIX_KERNELS_PORTABLE;
+        else if (cap && (!strcmp(cap, "avx2") || !strcmp(cap, "1")) && level > ANATOMIX_KERNELS_AVX2) level = ANATOMIX_KERNELS_AVX2;
+        atomic_store_explicit(&automatic_level, level, memory_order_relaxed);
+    }
+    return level;
+}
+
+int anatomix_kernels_level(void) {
+    const int forced = atomic_load_explicit(&forced_level, memory_order_relaxed);
+    return forced >= 0 ? forced : automatic();
+}
+
+int anatomix_kernels_force(int level) {
+    const int best = anatomix_kernels_best_level();
+    return atomic_exchange_explicit(&forced_level, level < 0 ? -1 : level > best ? best : level, memory_order_relaxed);
+}
+
+int anatomix_kernels_use_avx2(void) { return anatomix_kernels_level() >= ANATOMIX_KERNELS_AVX2; }

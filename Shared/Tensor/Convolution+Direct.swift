@@ -7,9 +7,10 @@ extension Convolution {
     /// Used where im2col + sgemm does poorly: the one-channel stem (K = kh·kw is small and the
     /// lowering is a strided gather as large as the output) and square kernels on wide maps. The
     /// zero-padded input is split into its `stride` column phases, so that for every tap the inputs of
-    /// one output row are contiguous in phase `dx % s`; the C kernel (AVX2 + FMA when available)
-    /// computes four output channels by 16 columns per step. Output rows are split into `slices`
-    /// parts run by `ComputeThreads.parallelFor`.
+    /// one output row are contiguous in phase `dx % s`; the C kernel (see `KernelLevel`) computes 12
+    /// output channels by 32 output positions per step with AVX-512F (positions run across rows, so
+    /// 8-wide maps fill the 16-lane vectors), four channels by 16 columns with AVX2 + FMA. Output rows
+    /// are split into `slices` parts run by `ComputeThreads.parallelFor`.
     // swiftlint:disable:next function_parameter_count
     static func direct(_ image: UnsafePointer<Float>, channels cin: Int, height h: Int, width w: Int,
                        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputChannels: Int, kernel k: Int,
@@ -51,4 +52,35 @@ extension Convolution {
             }
         }
     }
+}
+
+/// The instruction set the C kernels (direct convolution, im2col, max-pool) run with: by default the
+/// best this CPU has, capped by the environment variable `ANATOMIX_KERNELS` (`portable`, `avx2`;
+/// read once), or a level forced for tests and benchmarks.
+public enum KernelLevel: Int, CaseIterable, Comparable, Sendable, CustomStringConvertible {
+    case portable = 0, avx2 = 1, avx512 = 2
+
+    /// The best level this CPU runs (AVX2 with FMA; AVX-512F).
+    public static var best: KernelLevel { KernelLevel(rawValue: Int(anatomix_kernels_best_level())) ?? .portable }
+
+    /// The level the kernels run at now.
+    public static var current: KernelLevel { KernelLevel(rawValue: Int(anatomix_kernels_level())) ?? .portable }
+
+    /// Forces `level` (clamped to `best`) for every thread, or with nil goes back to the default; returns
+    /// the level forced before (nil: none). Process-wide: change it while no kernel runs.
+    @discardableResult
+    public static func force(_ level: KernelLevel?) -> KernelLevel? {
+        KernelLevel(rawValue: Int(anatomix_kernels_force(Int32(level?.rawValue ?? -1))))
+    }
+
+    /// Runs `body` with `level` forced, then restores what was forced before.
+    public static func with<T>(_ level: KernelLevel, _ body: () throws -> T) rethrows -> T {
+        let previous = force(level)
+        defer { force(previous) }
+        return try body()
+    }
+
+    public static func < (a: KernelLevel, b: KernelLevel) -> Bool { a.rawValue < b.rawValue }
+
+    public var description: String { ["portable", "AVX2", "AVX-512"][rawValue] }
 }

@@ -2,21 +2,24 @@ import Testing
 @testable import Tensor
 
 @Suite struct ConvolutionTests {
-    /// Direct 7-loop convolution in Double.
+    /// Direct 7-loop convolution in Double (flat indices: variadic subscripts are slow in debug builds).
     func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int) -> Tensor {
         let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (cout, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
         let hout = (h + 2 * padding - kh) / stride + 1, wout = (wd + 2 * padding - kw) / stride + 1
-        var out = Tensor(shape: [batch, cout, hout, wout])
+        let (xs, ws) = (x.storage, w.storage)
+        var out = [Float](repeating: 0, count: batch * cout * hout * wout)
         for n in 0..<batch { for o in 0..<cout { for oy in 0..<hout { for ox in 0..<wout {
-            var acc = Double(b?[o] ?? 0)
+            var acc = Double(b?.storage[o] ?? 0)
             for c in 0..<cin { for dy in 0..<kh { for dx in 0..<kw {
                 let y = oy * stride - padding + dy, xx = ox * stride - padding + dx
-                if y >= 0, y < h, xx >= 0, xx < wd { acc += Double(x[n, c, y, xx]) * Double(w[o, c, dy, dx]) }
+                if y >= 0, y < h, xx >= 0, xx < wd {
+                    acc += Double(xs[((n * cin + c) * h + y) * wd + xx]) * Double(ws[((o * cin + c) * kh + dy) * kw + dx])
+                }
             } } }
-            out[n, o, oy, ox] = Float(acc)
+            out[((n * cout + o) * hout + oy) * wout + ox] = Float(acc)
         } } } }
-        return out
+        return Tensor(shape: [batch, cout, hout, wout], storage: out)
     }
 
     @Test(arguments: [(3, 2, 1), (7, 2, 3), (1, 1, 0), (1, 2, 0), (3, 1, 1)])
@@ -28,20 +31,29 @@ import Testing
             .maxAbsDifference(naiveConv(x, w, nil, stride: stride, padding: padding)) < 1e-4)
     }
 
+    /// Max pooling by its definition (padding never wins).
+    func naiveMaxPool(_ x: Tensor, kernel: Int, stride: Int, padding: Int) -> Tensor {
+        let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let hout = (height + 2 * padding - kernel) / stride + 1, wout = (width + 2 * padding - kernel) / stride + 1
+        var out = [Float](repeating: 0, count: batch * channels * hout * wout)
+        for p in 0..<(batch * channels) { for oy in 0..<hout { for ox in 0..<wout {
+            var best = -Float.infinity
+            for dy in 0..<kernel { for dx in 0..<kernel {
+                let yy = oy * stride - padding + dy, xx = ox * stride - padding + dx
+                if yy >= 0, yy < height, xx >= 0, xx < width { best = max(best, x.storage[(p * height + yy) * width + xx]) }
+            } }
+            out[(p * hout + oy) * wout + ox] = best
+        } } }
+        return Tensor(shape: [batch, channels, hout, wout], storage: out)
+    }
+
     @Test(arguments: [(3, 2, 1, 7, 6), (3, 2, 1, 8, 8), (2, 2, 0, 7, 6), (3, 1, 1, 5, 9), (5, 3, 2, 11, 4)])
     func maxPoolMatchesNaive(kernel: Int, stride: Int, padding: Int, height: Int, width: Int) {
         let x = randomTensor([1, 2, height, width], seed: 53)
         let y = x.maxPool2d(kernel: kernel, stride: stride, padding: padding)
-        let hout = (height + 2 * padding - kernel) / stride + 1, wout = (width + 2 * padding - kernel) / stride + 1
-        #expect(y.shape == [1, 2, hout, wout])
-        for c in 0..<2 { for oy in 0..<hout { for ox in 0..<wout {
-            var best = -Float.infinity
-            for dy in 0..<kernel { for dx in 0..<kernel {
-                let yy = oy * stride - padding + dy, xx = ox * stride - padding + dx
-                if yy >= 0, yy < height, xx >= 0, xx < width { best = max(best, x[0, c, yy, xx]) }
-            } }
-            #expect(y[0, c, oy, ox] == best)
-        } } }
+        let naive = naiveMaxPool(x, kernel: kernel, stride: stride, padding: padding)
+        #expect(y.shape == naive.shape)
+        #expect(y.storage == naive.storage)
     }
 
     /// Slices over output columns (wide maps) and over output rows (deep, small maps), fused ReLU.

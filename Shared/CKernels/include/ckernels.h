@@ -1,5 +1,6 @@
-// Small hand-vectorised kernels for the Tensor module (AVX2 + FMA when the CPU has them, chosen at
-// run time; portable C otherwise). Swift's own SIMD types compile to SSE on a generic x86-64 target.
+// Small hand-vectorised kernels for the Tensor module: AVX-512F, else AVX2 + FMA, else portable C, chosen at
+// run time (per-function target attributes: no -m flags needed). Swift's own SIMD types compile to SSE
+// on a generic x86-64 target.
 #ifndef ANATOMIX_CKERNELS_H
 #define ANATOMIX_CKERNELS_H
 
@@ -25,7 +26,21 @@ void anatomix_im2col(const float *image, int64_t channels, int64_t height, int64
 void anatomix_max_pool(const float *x, int64_t planes, int64_t height, int64_t width, int64_t kernel,
                        int64_t stride, int64_t padding, int64_t hout, int64_t wout, float *scratch, float *out);
 
-/// 1 when the AVX2 + FMA paths run on this CPU, else 0.
+/// Instruction-set levels of the kernels, in increasing order.
+enum { ANATOMIX_KERNELS_PORTABLE = 0, ANATOMIX_KERNELS_AVX2 = 1, ANATOMIX_KERNELS_AVX512 = 2 };
+
+/// The best level this CPU runs (AVX2 needs FMA too; AVX-512 means AVX-512F).
+int anatomix_kernels_best_level(void);
+
+/// The level the kernels run at now: the forced one, else the best, capped by the environment variable
+/// ANATOMIX_KERNELS (portable | avx2 | avx512, or 0 | 1 | 2; read once, at the first kernel call).
+int anatomix_kernels_level(void);
+
+/// Forces `level` (clamped to the best level; negative: back to automatic) for every thread and returns
+/// the previously forced level (-1: it was automatic). For tests and benchmarks: set it while no kernel runs.
+int anatomix_kernels_force(int level);
+
+/// 1 when the kernels run at AVX2 level or above, else 0.
 int anatomix_kernels_use_avx2(void);
 
 #endif

@@ -1,0 +1,115 @@
+import Testing
+@testable import Tensor
+
+/// Each C kernel path (portable C, AVX2 + FMA, AVX-512F) against the naive references of
+/// `ConvolutionTests`, on odd sizes: channel counts and widths that are not multiples of 16 (or 8),
+/// strides 1 and 2, padding, slices that start mid-plane. A path this CPU lacks is skipped (with its
+/// reason). Serialized, since the forced level is process-wide; other suites running meanwhile get
+/// the same results at any level.
+@Suite(.serialized) struct KernelLevelTests {
+    /// Direct path (square kernels on maps 8+ wide, or one input channel): input, output channels, kernel, stride, padding.
+    static let directCases: [([Int], Int, Int, Int, Int)] = [
+        ([2, 5, 13, 21], 13, 3, 1, 1), ([1, 3, 17, 35], 27, 3, 2, 1), ([1, 7, 9, 9], 17, 5, 1, 2),
+        ([1, 19, 10, 10], 20, 3, 1, 1), ([1, 13, 20, 37], 21, 3, 1, 1), ([1, 4, 8, 70], 14, 3, 1, 1),
+        ([1, 24, 16, 32], 24, 3, 1, 1), ([1, 16, 8, 8], 28, 3, 1, 1), ([1, 20, 19, 19], 33, 3, 2, 1),
+        ([2, 1, 23, 45], 24, 7, 2, 3), ([1, 1, 6, 5], 7, 3, 1, 1), ([1, 1, 20, 3], 3, 3, 2, 1), ([1, 1, 40, 100], 24, 7, 2, 3),
+    ]
+
+    /// im2col + sgemm (narrow maps, 1x1 strided, non-square kernels): input, output channels, kernel, stride, padding.
+    static let im2colCases: [([Int], Int, [Int], Int, Int)] = [
+        ([1, 3, 9, 11], 5, [3, 3], 2, 1), ([2, 6, 7, 13], 9, [1, 1], 2, 0), ([1, 4, 10, 9], 7, [3, 1], 1, 1),
+        ([1, 5, 6, 6], 4, [5, 5], 1, 2), ([1, 33, 14, 7], 40, [3, 3], 1, 1),
+    ]
+
+    /// Max pooling: kernel, stride, padding, planes, height, width.
+    static let poolCases: [(Int, Int, Int, Int, Int, Int)] = [
+        (3, 2, 1, 3, 37, 45), (2, 2, 0, 2, 16, 33), (3, 1, 1, 2, 13, 17), (5, 3, 2, 1, 23, 40), (3, 2, 1, 5, 64, 70),
+        (3, 2, 1, 1, 4, 1),
+    ]
+
+    static func direct(_ level: KernelLevel, input: [Int], channels: Int, kernel: Int, stride: Int, padding: Int) {
+        let x = randomTensor(input, seed: 70), w = randomTensor([channels, input[1], kernel, kernel], seed: 71)
+        let b = randomTensor([channels], seed: 72)
+        let reference = ConvolutionTests()
+        let naive = reference.naiveConv(x, w, b, stride: stride, padding: padding)
+        let unbiased = reference.naiveConv(x, w, nil, stride: stride, padding: padding)
+        #expect(Convolution.prefersDirect(channels: input[1], kernel: (kernel, kernel), outputWidth: naive.shape[3]))
+        KernelLevel.with(level) {
+            #expect(KernelLevel.current == level)
+            for threads in [1, 3] {
+                let y = x.conv2d(weight: w, bias: b, stride: stride, padding: padding, relu: true, threads: threads)
+                #expect(y.maxAbsDifference(naive.relu()) < 1e-4, "\(level), threads \(threads)")
+            }
+            #expect(x.conv2d(weight: w, stride: stride, padding: padding).maxAbsDifference(unbiased) < 1e-4, "\(level)")
+        }
+    }
+
+    static func im2col(_ level: KernelLevel, input: [Int], channels: Int, kernel: [Int], stride: Int, padding: Int) {
+        let x = randomTensor(input, seed: 73), w = randomTensor([channels, input[1]] + kernel, seed: 74)
+        let b = randomTensor([channels], seed: 75)
+        let naive = ConvolutionTests().naiveConv(x, w, b, stride: stride, padding: padding)
+        #expect(!Convolution.prefersDirect(channels: input[1], kernel: (kernel[0], kernel[1]), outputWidth: naive.shape[3]))
+        KernelLevel.with(level) {
+            #expect(KernelLevel.current == level)
+            for threads in [1, 2] {
+                let y = x.conv2d(weight: w, bias: b, stride: stride, padding: padding, threads: threads)
+                #expect(y.maxAbsDifference(naive) < 1e-4, "\(level), threads \(threads)")
+            }
+        }
+    }
+
+    static func maxPool(_ level: KernelLevel, kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
+        let x = randomTensor([1, planes, height, width], seed: 76)
+        let naive = ConvolutionTests().naiveMaxPool(x, kernel: kernel, stride: stride, padding: padding)
+        KernelLevel.with(level) {
+            #expect(KernelLevel.current == level)
+            let y = x.maxPool2d(kernel: kernel, stride: stride, padding: padding)
+            #expect(y.shape == naive.shape)
+            #expect(y.storage == naive.storage, "\(level)")
+        }
+    }
+
+    @Test func levelsAreOrderedAndRestored() {
+        #expect(KernelLevel.allCases == [.portable, .avx2, .avx512])
+        let before = KernelLevel.current
+        KernelLevel.with(.portable) { #expect(KernelLevel.current == .portable) }
+        #expect(KernelLevel.current == before)
+        #expect(KernelLevel.current <= KernelLevel.best)
+    }
+
+    @Suite struct Portable {
+        @Test(arguments: KernelLevelTests.directCases) func direct(input: [Int], channels: Int, kernel: Int, stride: Int, padding: Int) {
+            KernelLevelTests.direct(.portable, input: input, channels: channels, kernel: kernel, stride: stride, padding: padding)
+        }
+        @Test(arguments: KernelLevelTests.im2colCases) func im2col(input: [Int], channels: Int, kernel: [Int], stride: Int, padding: Int) {
+            KernelLevelTests.im2col(.portable, input: input, channels: channels, kernel: kernel, stride: stride, padding: padding)
+        }
+        @Test(arguments: KernelLevelTests.poolCases) func maxPool(kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
+            KernelLevelTests.maxPool(.portable, kernel: kernel, stride: stride, padding: padding, planes: planes, height: height, width: width)
+        }
+    }
+
+    @Suite(.enabled(if: KernelLevel.best >= .avx2, "this CPU lacks AVX2 + FMA")) struct AVX2 {
+        @Test(arguments: KernelLevelTests.directCases) func direct(input: [Int], channels: Int, kernel: Int, stride: Int, padding: Int) {
+            KernelLevelTests.direct(.avx2, input: input, channels: channels, kernel: kernel, stride: stride, padding: padding)
+        }
+        @Test(arguments: KernelLevelTests.im2colCases) func im2col(input: [Int], channels: Int, kernel: [Int], stride: Int, padding: Int) {
+            KernelLevelTests.im2col(.avx2, input: input, channels: channels, kernel: kernel, stride: stride, padding: padding)
+        }
+        @Test(arguments: KernelLevelTests.poolCases) func maxPool(kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
+            KernelLevelTests.maxPool(.avx2, kernel: kernel, stride: stride, padding: padding, planes: planes, height: height, width: width)
+        }
+    }
+
+    @Suite(.enabled(if: KernelLevel.best >= .avx512, "this CPU lacks AVX-512F")) struct AVX512 {
+        @Test(arguments: KernelLevelTests.directCases) func direct(input: [Int], channels: Int, kernel: Int, stride: Int, padding: Int) {
+            KernelLevelTests.direct(.avx512, input: input, channels: channels, kernel: kernel, stride: stride, padding: padding)
+        }
+        @Test(arguments: KernelLevelTests.im2colCases) func im2col(input: [Int], channels: Int, kernel: [Int], stride: Int, padding: Int) {
+            KernelLevelTests.im2col(.avx512, input: input, channels: channels, kernel: kernel, stride: stride, padding: padding)
+        }
+        @Test(arguments: KernelLevelTests.poolCases) func maxPool(kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
+            KernelLevelTests.maxPool(.avx512, kernel: kernel, stride: stride, padding: padding, planes: planes, height: height, width: width)
+        }
+    }
+}
