@@ -12,7 +12,7 @@ RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps build test test-swift test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm clean
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps build test test-swift test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch clean
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -104,14 +104,27 @@ dataset: deps
 dataset-test: deps
 	$(CXRGEN) -m cxrgen.dataset --n 600 --out $(TEST_SET) --seed 90210 --size 256 --benchmark --resume
 
-# The APM: 8k training + 500 validation studies (resumed if interrupted), then one training stage of
-# 8 epochs (~55 min on 2 cores; TRAIN_ARGS=--resume continues it), export to Weights/anatomix-tiny, parity fixture.
+# The APM. train-apm: 8k training + 500 validation studies (resumed if interrupted), then 5 epochs
+# fine-tuning the model in INIT (default: the committed one) with the [4/9] objectives (real-shape
+# variants, retrieval loss, weighted label BCE, flip 0.5; ~25 min on 2 cores), exported to
+# Weights/anatomix-tiny with its parity fixture. train-apm-scratch: the same from random weights
+# ([3/7]'s schedule: 10 epochs, then 3 at lr 5e-5 with flip 0.5; ~70 min).
 TRAIN_N ?= 8000
+INIT    ?= Weights/anatomix-tiny
+TRAIN_DATA = $(CXRGEN) -m cxrgen.dataset --n $(TRAIN_N) --out data/train --seed 1 --size 256 --resume && \
+             $(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
 train-apm: train-deps
-	$(CXRGEN) -m cxrgen.dataset --n $(TRAIN_N) --out data/train --seed 1 --size 256 --resume
-	$(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
-	PYTHONPATH=Training $(PY) Training/train_apm.py --data data/train --val data/val --run Training/runs/apm \
-	  --epochs 8 --flip-p 0.5 --export Weights/anatomix-tiny $(TRAIN_ARGS)
+	$(TRAIN_DATA)
+	rm -rf .cache/train-init && cp -r $(INIT) .cache/train-init
+	PYTHONPATH=Training $(PY) Training/train_apm.py --data data/train --val data/val --run Training/runs/apm-ft \
+	  --init .cache/train-init --epochs 5 --lr 1e-4 --flip-p 0.5 --export Weights/anatomix-tiny $(TRAIN_ARGS)
+	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
+
+train-apm-scratch: train-deps
+	$(TRAIN_DATA)
+	PYTHONPATH=Training $(PY) Training/train_apm.py --data data/train --val data/val --run Training/runs/apm $(TRAIN_ARGS)
+	PYTHONPATH=Training $(PY) Training/train_apm.py --data data/train --val data/val --init Training/runs/apm/last.pt \
+	  --epochs 3 --lr 5e-5 --flip-p 0.5 --run Training/runs/apm-finetune --export Weights/anatomix-tiny
 	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
 
 samples: deps

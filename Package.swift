@@ -41,7 +41,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Shared/CPNG"),
         .systemLibrary(name: "CRdKafka", path: "Shared/CRdKafka"),
 
-        // Hand-vectorised C kernels (AVX2 + FMA chosen at run time).
+        // Hand-vectorised C kernels (AVX-512F, else AVX2 + FMA, else portable C, chosen at run time).
         .target(name: "CKernels", path: "Shared/CKernels"),
 
         library("Tensor", dependencies: ["CBLAS", "CKernels"], settings: numeric),

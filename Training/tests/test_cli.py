@@ -74,3 +74,28 @@ def test_sixteen_bit_rgb_non_square_gives_boxes_in_original_pixels(tmp_path):
     lungs = {a["name"]: a["box"] for a in report["anatomies"] if a["name"] in ("right lung", "left lung")}
     assert lungs["right lung"][0] < lungs["left lung"][0]              # patient's right on the image's left
     assert (tmp_path / "out/rgb16.overlay.png").exists()
+
+
+def test_likely_findings_on_the_samples_mean_what_they_say():
+    """The retrieved finding per region against the ontology's truth on the 8 committed samples
+    (never trained on): a retrieval that is noise, or calls every region abnormal (what the
+    published nearest-sentence lookup did), fails."""
+    truth_of = {json.loads(l)["image"]: json.loads(l) for l in (ROOT / "Samples/manifest.jsonl").read_text().splitlines()}
+    hits = {"healthy": [0, 0], "abnormal": [0, 0]}
+    for image, record in truth_of.items():
+        result = analyze(ROOT / "Samples" / image)
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        truth = {s["anatomy"]: set(s["kinds"]) for s in record["region_sentences"]}
+        for a in report["anatomies"]:
+            assert 0 <= a["score"] <= 1 and a["likely_finding"].endswith("."), a
+            said = set(a["finding_kinds"])
+            assert (not said) == a["likely_finding"].endswith(" is healthy."), a
+            group = "abnormal" if truth[a["name"]] else "healthy"
+            hits[group][0] += bool(said) == bool(truth[a["name"]])
+            hits[group][1] += 1
+        assert report["label_threshold"] == 0.5
+        assert set(report["positive_labels"]) == {k for k, v in report["labels"].items() if v >= 0.5}
+    recall = {g: right / max(total, 1) for g, (right, total) in hits.items()}
+    assert hits["abnormal"][1] >= 20, hits
+    assert (recall["healthy"] + recall["abnormal"]) / 2 >= 0.8, recall
