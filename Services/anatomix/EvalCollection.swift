@@ -40,7 +40,10 @@ struct EvalCollection {
         groups[key, default: Group()].sources.append(study.variant?.of ?? study.id)
         guard study.variant == nil else { return }
         if let bank {
-            let truth = Dictionary(study.regionSentences.map { ($0.anatomy, Set($0.kinds)) }, uniquingKeysWith: { a, _ in a })
+            guard let sentences = study.regionSentences else {
+                throw PipelineError("\(manifest):\(line): no region_sentences with kinds, which --tasks retrieval scores against; regenerate the dataset (make dataset-test)")
+            }
+            let truth = Dictionary(sentences.map { ($0.anatomy, Set($0.kinds)) }, uniquingKeysWith: { a, _ in a })
             let group = study.flipped ? "flipped" : "plain"
             for a in perception.anatomies {
                 guard let kinds = truth[a.name] else { continue }

@@ -68,12 +68,14 @@ public enum RetrievalMetrics {
         }
         var reliability = [RetrievalScores.Bin]()
         for (lower, upper) in zip(bins, bins.dropFirst()) {
+            // Scores are clamped to [0, 1] (a cosine can be negative, a rounded probability 1 + ulp).
+            let clamped = { (s: Double) in min(max(s, 0), 1) }
             let inBin = regions.filter { r in
-                guard let s = r.score else { return false }
+                guard let s = r.score.map(clamped) else { return false }
                 return s >= lower && (s < upper || (upper == 1 && s <= 1))
             }
             guard !inBin.isEmpty else { continue }
-            let mean = inBin.compactMap(\.score).reduce(0, +) / Double(inBin.count)
+            let mean = inBin.compactMap { $0.score.map(clamped) }.reduce(0, +) / Double(inBin.count)
             reliability.append(.init(lower: lower, upper: upper, n: inBin.count, meanScore: mean,
                                      accuracy: ratio(inBin.filter { $0.predicted == $0.truth }.count, inBin.count)))
         }

@@ -60,6 +60,9 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         guard blocks.count == widths.count, !blocks.isEmpty, blocks.allSatisfy({ $0 > 0 }), widths.allSatisfy({ $0 > 0 }) else {
             throw ModelError(.invalidConfiguration, "APM blocks \(blocks) and widths \(widths) must be positive and of equal length")
         }
+        guard blocks.count == 4 else {
+            throw ModelError(.invalidConfiguration, "APM has \(blocks.count) stages; the stem, max-pool and four stages give the output stride (16 or 32), so blocks must list 4")
+        }
         guard outputStride == 16 || outputStride == 32 else {
             throw ModelError(.invalidConfiguration, "APM output_stride \(outputStride) must be 16 or 32")
         }

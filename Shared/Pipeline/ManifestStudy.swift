@@ -27,7 +27,8 @@ public struct ManifestStudy: Decodable, Sendable {
     public let flipped: Bool
     public let anatomies: [Anatomy]
     public let labels: [String: Int]
-    public let regionSentences: [RegionSentence]
+    /// Absent in manifests written before the ontology (generator cxrgen-1); `eval --tasks retrieval` needs them.
+    public let regionSentences: [RegionSentence]?
     public let variant: Variant?
 
     enum CodingKeys: String, CodingKey {

@@ -58,3 +58,15 @@ import Testing
         #expect(s.accuracyAtThreshold["A"] == 1 && s.accuracyAtThreshold["B"] == 1 && s.n == 2)
     }
 }
+
+@Suite struct RetrievalReliabilityEdgeTests {
+    /// A cosine below 0 or a probability rounded past 1 still lands in a bin: the counts add up to n.
+    @Test func outOfRangeScoresAreClampedIntoTheBins() {
+        let s = RetrievalMetrics.score([
+            .init(predicted: [], score: -0.3, truth: []), .init(predicted: [], score: 1.0000001, truth: []),
+            .init(predicted: [], score: 0.7, truth: []),
+        ])
+        #expect(s.reliability.map(\.n).reduce(0, +) == 3)
+        #expect(s.reliability.first?.lower == 0 && s.reliability.first?.meanScore == 0)
+    }
+}

@@ -46,6 +46,21 @@ import Tensor
         let model = try AnatomyPerceptionModule(directory: Self.directory)
         #expect { try model(Tensor(shape: [1, 1, 64, 64])) } throws: { ($0 as? ModelError)?.kind == .invalidInput }
     }
+
+    /// The feature map size is image_size / output_stride only for four stages; other counts and
+    /// strides are configuration errors, not an out-of-bounds read.
+    @Test func stageCountAndOutputStrideAreValidated() throws {
+        let good = try String(contentsOfFile: Self.directory + "/config.json", encoding: .utf8)
+        #expect(try JSONDecoder().decode(ApmConfiguration.self, from: Data(good.utf8)).outputStride == 16)
+        let fiveStages = [("\"blocks\": [\n  1,", "\"blocks\": [\n  1,\n  1,"), ("\"widths\": [\n  4,", "\"widths\": [\n  4,\n  4,")]
+        for edits in [[("\"output_stride\": 16", "\"output_stride\": 8")], fiveStages] {
+            let bad = edits.reduce(good) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+            #expect(bad.count > good.count - 3 && bad != good, "fixture config.json no longer contains \(edits)")
+            #expect { try JSONDecoder().decode(ApmConfiguration.self, from: Data(bad.utf8)) } throws: {
+                ($0 as? ModelError)?.kind == .invalidConfiguration
+            }
+        }
+    }
 }
 
 @Suite struct ModelCardTests {

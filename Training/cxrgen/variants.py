@@ -50,7 +50,8 @@ def pad(image: np.ndarray, record: dict, rng: np.random.Generator) -> tuple[np.n
 
 
 def crop(image: np.ndarray, record: dict, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-    """Cut margins (to an aspect ratio in 0.75-1.33 where the anatomy allows) without cutting any anatomy box."""
+    """Cut each margin by a random amount without cutting any anatomy box (the aspect ratio follows
+    from the cuts; the abdomen box reaches the bottom edge, so the bottom is never cut)."""
     h, w = image.shape
     x1, y1, x2, y2 = content_box(record)
     room = [int(np.floor(x1)), int(np.floor(y1)), int(np.floor(w - x2)), int(np.floor(h - y2))]  # left, top, right, bottom
