@@ -76,7 +76,9 @@ demo: deps build
 	  $(RUNTIME_ENV) .build/release/anatomix analyze $$f --out $(OUT)/demo/analyze > /dev/null || exit 1; \
 	done
 	@echo "demo: analyzed $$(ls Samples/images/*.png | wc -l) studies -> $(OUT)/demo/analyze/*.json and *.overlay.png"
-	@$(RUNTIME_ENV) .build/release/anatomix eval Samples/manifest.jsonl --tasks anatomy,retrieval,labels --out $(OUT)/demo | head -12
+	@$(RUNTIME_ENV) .build/release/anatomix eval Samples/manifest.jsonl --tasks anatomy,retrieval,labels --out $(OUT)/demo > $(OUT)/demo/eval.txt 2>/dev/null
+	@grep -E '^(studies|flipped|retrieval|labels)|^  (mean IoU|lookup|nearest|calibrated)' $(OUT)/demo/eval.txt
+	@echo "demo: eval tables in $(OUT)/demo/eval.txt, blocks in $(OUT)/demo/results.json"
 	@echo "demo: wrote $(OUT)/demo/similarity.txt and $(OUT)/demo/embeddings.jsonl"
 
 bench: bench-swift bench-dataset
