@@ -170,16 +170,19 @@ def main() -> None:
     val_loader = torch.utils.data.DataLoader(val, batch_size=32)
 
     model, text_head = AnatomyPerceptionModule(config), TextHead(token_dim=config.token_dim)
+    init_temperature = 0.05
     if args.init and args.init.is_dir():            # exported weights: the frozen inference graph, fp16
         from safetensors.torch import load_file
         model.load_state_dict({k: v.float() for k, v in load_file(str(args.init / "apm.safetensors")).items()})
         text_head.load_state_dict({k: v.float() for k, v in load_file(str(args.init / "text_head.safetensors")).items()})
+        bank = json.loads((args.init / "bank.json").read_text()) if (args.init / "bank.json").exists() else {}
+        init_temperature = bank.get("temperature", init_temperature)   # the retrieval temperature it was trained with
         print(f"initialised from the model folder {args.init}", file=sys.stderr)
     candidates = candidate_mask([args.data], index)                              # [36, N]
     # Rare labels (a nodule, a fracture, a line) weigh more in the BCE: sqrt(negatives / positives), at most 8.
     counts = torch.tensor([list(r["labels"].values()) for r in train.records], dtype=torch.float32).sum(0)
     pos_weight = ((len(train) - counts) / counts.clamp(min=1)).sqrt().clamp(1, 8)
-    log_temperature = torch.nn.Parameter(torch.tensor(math.log(0.05)))
+    log_temperature = torch.nn.Parameter(torch.tensor(math.log(init_temperature)))
     if not args.frozen_bn:
         use_batch_statistics(model)      # from scratch: batch statistics while training, frozen at export
     params = [{"params": model.backbone.parameters(), "lr": args.lr}, {"params": [p for n, p in model.named_parameters() if not n.startswith("backbone.")]},
