@@ -147,7 +147,7 @@ def generate(out: Path, n: int, seed: int, size: int, workers: int, flip_fractio
     if not quiet:
         sys.stderr.write("\n")
     made = len(todo) - skip
-    images = sum(1 + (job[4] not in (None, "hires")) for job in todo)
+    images = sum(lines_of(job) for job in todo)
     info = {"generator": GENERATOR, "seed": seed, "studies": n, "images": images, "size": size,
             "bit_depth": bit_depth, "flipped_copies": flipped_copies, "benchmark": benchmark, "workers": workers,
             "seconds": round(elapsed, 1), "images_per_hour": round(made / elapsed * 3600)}
