@@ -7,7 +7,8 @@ the first N/2 (pad, crop, collimation in turn; see variants.py) and renders of t
 twice the size (scaled down by the model's letterbox); each derived record names its original in
 `variant.of`.
 Manifest lines are written in order as studies finish, so an interrupted run keeps every complete
-line; --resume continues after them (same seed and settings give the same dataset as one run).
+line; --resume continues after them (same seed and settings give the same dataset as one run) and
+refuses an OUT made with other settings (OUT/plan.json) or whose lines are not this plan's.
 """
 from __future__ import annotations
 
@@ -110,11 +111,46 @@ def lines_of(job: Job) -> int:
     return 2 if job[4] not in (None, "hires") else 1
 
 
+def ids_of(job: Job) -> list[set[str]]:
+    """The ids each line of `job` may carry (an unforced flip is the generator's choice)."""
+    seed, index, flip, _, variant = job
+    if variant == "hires":
+        return [{study_id(seed, index, False, "hires")}]
+    flips = (False, True) if flip is None else (bool(flip),)
+    out = [{study_id(seed, index, f) for f in flips}]
+    if variant is not None:
+        out.append({study_id(seed, index, f, variant) for f in flips})
+    return out
+
+
+def check_plan(out: Path, settings: dict, resume: bool) -> None:
+    """On --resume, checks that OUT was made with these settings (OUT/plan.json, where one exists)."""
+    plan = out / "plan.json"
+    if resume and plan.exists():
+        before = json.loads(plan.read_text())
+        changed = {k: (before.get(k), v) for k, v in settings.items() if before.get(k) != v}
+        if changed:
+            detail = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changed.items())
+            raise ValueError(f"--resume into {out}: it was made with other settings ({detail}); "
+                             "use the same settings, or a new --out without --resume")
+
+
 def completed_jobs(manifest: Path, todo: list[Job]) -> int:
-    """Jobs whose every line is in an interrupted manifest; lines of a half-written job are cut off."""
+    """Jobs whose every line is in an interrupted manifest; lines of a half-written job are cut off.
+    A line that is not the job planned at its place (another seed, size or plan) is an error."""
     lines = completed_lines(manifest)
+    records = manifest.read_text().splitlines() if lines else []
     done, kept = 0, 0
     while done < len(todo) and kept + lines_of(todo[done]) <= lines:
+        for offset, allowed in enumerate(ids_of(todo[done])):
+            try:
+                record = json.loads(records[kept + offset])
+            except json.JSONDecodeError as error:
+                raise ValueError(f"--resume: line {kept + offset + 1} of {manifest} is not JSON ({error})") from None
+            if record.get("id") not in allowed or record.get("seed") != todo[done][0]:
+                raise ValueError(f"--resume: line {kept + offset + 1} of {manifest} is {record.get('id')!r}, "
+                                 f"but this plan has {sorted(allowed)} there; use the settings it was made with, "
+                                 "or a new --out without --resume")
         kept += lines_of(todo[done])
         done += 1
     if kept != lines:
@@ -129,7 +165,11 @@ def generate(out: Path, n: int, seed: int, size: int, workers: int, flip_fractio
     (out / "images").mkdir(parents=True, exist_ok=True)
     manifest = out / "manifest.jsonl"
     todo = jobs(seed, n, flipped_copies, size, benchmark)
+    settings = {"generator": GENERATOR, "seed": seed, "size": size, "bit_depth": bit_depth,
+                "flip_fraction": flip_fraction, "flipped_copies": flipped_copies, "benchmark": benchmark}
+    check_plan(out, settings, resume)
     skip = completed_jobs(manifest, todo) if resume else 0
+    (out / "plan.json").write_text(json.dumps(settings, indent=1) + "\n")     # checked by the next --resume
     start = time.time()
     args = (size, 0.0 if flipped_copies or benchmark else flip_fraction, bit_depth)
     _init(*args)
@@ -170,8 +210,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.size % 4 or args.size < 64:
         parser.error("--size must be a multiple of 4 and at least 64")
-    info = generate(args.out, args.n, args.seed, args.size, args.workers, args.flip_fraction,
-                    args.flipped_copies, args.bit_depth, resume=args.resume, benchmark=args.benchmark)
+    try:
+        info = generate(args.out, args.n, args.seed, args.size, args.workers, args.flip_fraction,
+                        args.flipped_copies, args.bit_depth, resume=args.resume, benchmark=args.benchmark)
+    except ValueError as error:
+        parser.exit(2, f"dataset: {error}\n")
     print(f"dataset: {info['images']} images in {args.out} ({info['seconds']} s, {info['images_per_hour']:,}/h)")
 
 

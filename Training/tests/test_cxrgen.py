@@ -123,3 +123,15 @@ def test_an_interrupted_dataset_resumes_to_the_same_bytes(tmp_path: Path):
     for line in (whole / "manifest.jsonl").read_text().splitlines():
         name = json.loads(line)["image"]
         assert (parts / name).read_bytes() == (whole / name).read_bytes()
+
+
+def test_resume_refuses_a_folder_made_with_other_settings(tmp_path: Path):
+    generate(tmp_path, n=2, seed=8, size=256, workers=2, quiet=True)
+    before = (tmp_path / "manifest.jsonl").read_text()
+    with pytest.raises(ValueError, match="other settings .*bit_depth 8 -> 16"):
+        generate(tmp_path, n=3, seed=8, size=256, workers=2, bit_depth=16, quiet=True, resume=True)
+    (tmp_path / "plan.json").unlink()                # a folder from before plan.json: its lines are checked
+    with pytest.raises(ValueError, match=r"line 1 .* is 's00008-000000[^']*', but this plan has .*s00009-000000"):
+        generate(tmp_path, n=3, seed=9, size=256, workers=2, quiet=True, resume=True)
+    assert (tmp_path / "manifest.jsonl").read_text() == before      # nothing appended or cut
+    assert not (tmp_path / "plan.json").exists()                     # and no plan recorded for the refused run
