@@ -33,17 +33,37 @@ public struct Letterbox: Sendable, Equatable {
         return [(box[0] + ox) * scale, (box[1] + oy) * scale, (box[2] + ox) * scale, (box[3] + oy) * scale]
     }
 
-    /// The letterboxed canvas image (area-weighted resampling, so large images are not aliased).
+    /// The letterboxed canvas image (area-weighted resampling, so large images are not aliased),
+    /// resampled straight from the image: the padded square is never built, so memory is
+    /// `height x canvas + canvas²` floats whatever the aspect ratio (the padding is zeros, and the
+    /// taps that fall on it are skipped, which leaves every sum exactly as over the square).
     public func apply(_ image: GrayImage) -> GrayImage {
         precondition(image.width == width && image.height == height, "letterbox built for \(width)x\(height)")
-        let (ox, oy) = offset
-        var square = [Float](repeating: 0, count: side * side)
-        let (px, py) = (Int(ox), Int(oy))
-        for y in 0..<height {
-            for x in 0..<width { square[(y + py) * side + x + px] = image.pixels[y * width + x] }
+        let (px, py) = (Int(offset.x), Int(offset.y))
+        let horizontal = Resample.weights(from: side, to: canvas), vertical = Resample.weights(from: side, to: canvas)
+        var rows = [Float](repeating: 0, count: height * canvas)          // each image row resampled to the canvas width
+        image.pixels.withUnsafeBufferPointer { source in
+            rows.withUnsafeMutableBufferPointer { rows in
+                for y in 0..<height {
+                    for (ox, taps) in horizontal.enumerated() {
+                        var acc: Float = 0
+                        for (x, w) in taps where x >= px && x < px + width { acc += source[y * width + x - px] * w }
+                        rows[y * canvas + ox] = acc
+                    }
+                }
+            }
         }
-        let resized = Resample.area(square, width: side, height: side, toWidth: canvas, toHeight: canvas)
-        return GrayImage(width: canvas, height: canvas, pixels: resized, bitDepth: image.bitDepth)
+        var out = [Float](repeating: 0, count: canvas * canvas)
+        rows.withUnsafeBufferPointer { rows in
+            out.withUnsafeMutableBufferPointer { out in
+                for (oy, taps) in vertical.enumerated() {
+                    for (y, w) in taps where y >= py && y < py + height {
+                        for x in 0..<canvas { out[oy * canvas + x] += rows[(y - py) * canvas + x] * w }
+                    }
+                }
+            }
+        }
+        return GrayImage(width: canvas, height: canvas, pixels: out, bitDepth: image.bitDepth)
     }
 }
 

@@ -1,4 +1,3 @@
-import CPNG
 public import Foundation
 
 /// An 8-bit RGB picture for overlays: the X-ray in gray with boxes and labels drawn on top.
@@ -53,18 +52,6 @@ public struct Overlay: Sendable {
 
     /// PNG bytes (8-bit RGB).
     public func png() throws -> Data {
-        var image = anatomix_png_image()
-        image.width = png_uint_32(width)
-        image.height = png_uint_32(height)
-        image.format = png_uint_32(PNG_FORMAT_RGB)
-        defer { png_image_free(&image) }
-        var pixels = rgb
-        var size = 0
-        _ = png_image_write_to_memory(&image, nil, &size, 0, &pixels, 0, nil)
-        var out = [UInt8](repeating: 0, count: size)
-        guard png_image_write_to_memory(&image, &out, &size, 0, &pixels, 0, nil) != 0 else {
-            throw ImagingError(path: "<overlay>", reason: "libpng could not encode the overlay")
-        }
-        return Data(out.prefix(size))
+        try PNGCodec.encodeRGB(rgb, width: width, height: height, name: "<overlay>")
     }
 }

@@ -1,24 +1,64 @@
 import CPNG
 public import Foundation
 
-/// PNG reading and writing through libpng's simplified API (`png_image_*`).
+/// PNG reading and writing through libpng's simplified API (`png_image_*`): the only file that
+/// calls libpng. Every buffer libpng reads or writes is owned by the caller for the whole call
+/// (the compressed bytes stay pinned from `begin_read` to `finish_read`).
 ///
 /// 8-bit files (gray, gray+alpha, RGB, RGBA, palette) are read as 8-bit gray; 16-bit files as
 /// 16-bit linear gray, so no precision is lost. Colour is converted to gray by libpng.
 public enum PNGCodec {
-    /// Size limits checked from the header, before any pixel is decoded.
-    public struct Limits: Sendable {
-        public var minimumSide = 64
-        public var maximumPixels = 100_000_000
-        public init(minimumSide: Int = 64, maximumPixels: Int = 100_000_000) {
+    /// Limits checked before any pixel is decoded (file size, then the header's width and height).
+    /// On by default: a 4 KB file can claim 64 x 60000 pixels, and a chest X-ray is never that.
+    public struct Limits: Sendable, Equatable {
+        public var minimumSide: Int
+        public var maximumSide: Int
+        public var maximumPixels: Int
+        /// Longest side / shortest side.
+        public var maximumAspectRatio: Double
+        public var maximumBytes: Int
+
+        public init(minimumSide: Int = 64, maximumSide: Int = 16_384, maximumPixels: Int = 40_000_000,
+                    maximumAspectRatio: Double = 4, maximumBytes: Int = 128 << 20) {
             self.minimumSide = minimumSide
+            self.maximumSide = maximumSide
             self.maximumPixels = maximumPixels
+            self.maximumAspectRatio = maximumAspectRatio
+            self.maximumBytes = maximumBytes
         }
-        public static let none = Limits(minimumSide: 1, maximumPixels: Int.max)
+
+        /// No limits (files this program wrote itself, tests).
+        public static let none = Limits(minimumSide: 1, maximumSide: Int(Int32.max), maximumPixels: Int.max,
+                                        maximumAspectRatio: .infinity, maximumBytes: Int.max)
+
+        /// Bytes a decode within these limits can hold at its peak: the file, libpng's buffer
+        /// (2 bytes a pixel at most) and the float image (4).
+        public var peakDecodeBytes: Int { maximumBytes + maximumPixels * 6 }
+
+        func check(width: Int, height: Int, name: String) throws {
+            let (short, long) = (min(width, height), max(width, height))
+            guard short >= minimumSide else {
+                throw ImagingError(path: name, reason: "image is \(width)x\(height); both sides must be at least \(minimumSide) px")
+            }
+            guard Double(long) <= Double(short) * maximumAspectRatio else {
+                let ratio = (Double(long) / Double(short) * 10).rounded() / 10
+                throw ImagingError(path: name, reason: "image is \(width)x\(height), aspect ratio \(ratio):1; a radiograph is at most \(maximumAspectRatio):1 — crop it to the chest")
+            }
+            guard long <= maximumSide else {
+                throw ImagingError(path: name, reason: "image is \(width)x\(height); the longest side may be \(maximumSide) px — downscale it first")
+            }
+            guard width * height <= maximumPixels else {
+                throw ImagingError(path: name, reason: "image is \(width)x\(height) (\(PNGCodec.pixelCount(width * height))); the limit is \(PNGCodec.pixelCount(maximumPixels)) — downscale it first")
+            }
+        }
     }
 
-    /// Decodes the PNG at `path`.
+    /// Decodes the PNG at `path` (its size checked before it is read).
     public static func read(path: String, limits: Limits = Limits()) throws -> GrayImage {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        if let size, size > limits.maximumBytes {
+            throw ImagingError(path: path, reason: "file is \(byteCount(size)); the limit is \(byteCount(limits.maximumBytes))")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ImagingError(path: path, reason: "cannot read the file (missing or unreadable)")
         }
@@ -26,62 +66,87 @@ public enum PNGCodec {
     }
 
     /// Decodes PNG bytes; `name` labels errors.
-    public static func decode(_ data: Data, name: String = "<memory>", limits: Limits = .none) throws -> GrayImage {
+    public static func decode(_ data: Data, name: String = "<memory>", limits: Limits = Limits()) throws -> GrayImage {
+        guard data.count <= limits.maximumBytes else {
+            throw ImagingError(path: name, reason: "PNG is \(byteCount(data.count)); the limit is \(byteCount(limits.maximumBytes))")
+        }
         guard data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else {
             throw ImagingError(path: name, reason: "not a PNG file (bad signature); convert the image to PNG first")
         }
-        var image = anatomix_png_image()
-        defer { png_image_free(&image) }
-        let began = data.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
-        guard began != 0 else { throw ImagingError(path: name, reason: "corrupt PNG header: \(message(image))") }
-        let sixteenBit = image.format & PNG_FORMAT_FLAG_LINEAR != 0
-        image.format = sixteenBit ? png_uint_32(PNG_FORMAT_LINEAR_Y) : png_uint_32(PNG_FORMAT_GRAY)
-        let (width, height) = (Int(image.width), Int(image.height))
-        guard min(width, height) >= limits.minimumSide else {
-            throw ImagingError(path: name, reason: "image is \(width)x\(height); both sides must be at least \(limits.minimumSide) px")
+        // libpng keeps the pointer given to begin_read until finish_read: both run inside one closure.
+        return try data.withUnsafeBytes { bytes in
+            var image = anatomix_png_image()
+            defer { png_image_free(&image) }
+            guard png_image_begin_read_from_memory(&image, bytes.baseAddress, bytes.count) != 0 else {
+                throw ImagingError(path: name, reason: "corrupt PNG header: \(message(image))")
+            }
+            let sixteenBit = image.format & PNG_FORMAT_FLAG_LINEAR != 0
+            image.format = sixteenBit ? png_uint_32(PNG_FORMAT_LINEAR_Y) : png_uint_32(PNG_FORMAT_GRAY)
+            let (width, height) = (Int(image.width), Int(image.height))
+            try limits.check(width: width, height: height, name: name)
+            guard width <= Int(Int32.max) / 2 else {
+                throw ImagingError(path: name, reason: "image is \(width) px wide; libpng takes at most \(Int32.max / 2)")
+            }
+            let pixels: [Float]
+            if sixteenBit {
+                let samples: [UInt16] = try finishRead(&image, count: width * height, stride: width, name: name)
+                pixels = samples.map { Float($0) / 65535 }
+            } else {
+                let samples: [UInt8] = try finishRead(&image, count: width * height, stride: width, name: name)
+                pixels = samples.map { Float($0) / 255 }
+            }
+            return GrayImage(width: width, height: height, pixels: pixels, bitDepth: sixteenBit ? 16 : 8)
         }
-        guard width * height <= limits.maximumPixels else {
-            throw ImagingError(path: name, reason: "image is \(width)x\(height) (\(width * height / 1_000_000) MP); the limit is \(limits.maximumPixels / 1_000_000) MP — downscale it first")
-        }
-        var pixels = [Float](repeating: 0, count: width * height)
-        if sixteenBit {
-            var buffer = [UInt16](repeating: 0, count: width * height)
-            let ok = png_image_finish_read(&image, nil, &buffer, Int32(width), nil)
-            guard ok != 0 else { throw ImagingError(path: name, reason: "cannot decode PNG data (truncated?): \(message(image))") }
-            for i in pixels.indices { pixels[i] = Float(buffer[i]) / 65535 }
-        } else {
-            var buffer = [UInt8](repeating: 0, count: width * height)
-            let ok = png_image_finish_read(&image, nil, &buffer, Int32(width), nil)
-            guard ok != 0 else { throw ImagingError(path: name, reason: "cannot decode PNG data (truncated?): \(message(image))") }
-            for i in pixels.indices { pixels[i] = Float(buffer[i]) / 255 }
-        }
-        return GrayImage(width: width, height: height, pixels: pixels, bitDepth: sixteenBit ? 16 : 8)
+    }
+
+    private static func finishRead<Sample: FixedWidthInteger>(_ image: inout png_image, count: Int, stride: Int,
+                                                              name: String) throws -> [Sample] {
+        var buffer = [Sample](repeating: 0, count: count)
+        let ok = buffer.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, Int32(stride), nil) }
+        guard ok != 0 else { throw ImagingError(path: name, reason: "cannot decode PNG data (truncated?): \(message(image))") }
+        return buffer
     }
 
     /// Encodes `image` as an 8- or 16-bit gray PNG (`image.bitDepth`).
     public static func encode(_ image: GrayImage) throws -> Data {
-        var png = anatomix_png_image()
-        png.width = png_uint_32(image.width)
-        png.height = png_uint_32(image.height)
-        png.format = image.bitDepth == 16 ? png_uint_32(PNG_FORMAT_LINEAR_Y) : png_uint_32(PNG_FORMAT_GRAY)
-        defer { png_image_free(&png) }
-        var size = 0
         let clamp = { (v: Float) in min(max(v, 0), 1) }
-        let ok: Int32
-        var output: [UInt8]
         if image.bitDepth == 16 {
-            var samples = image.pixels.map { UInt16((clamp($0) * 65535).rounded()) }
-            _ = png_image_write_to_memory(&png, nil, &size, 0, &samples, 0, nil)
-            output = [UInt8](repeating: 0, count: size)
-            ok = png_image_write_to_memory(&png, &output, &size, 0, &samples, 0, nil)
-        } else {
-            var samples = image.pixels.map { UInt8((clamp($0) * 255).rounded()) }
-            _ = png_image_write_to_memory(&png, nil, &size, 0, &samples, 0, nil)
-            output = [UInt8](repeating: 0, count: size)
-            ok = png_image_write_to_memory(&png, &output, &size, 0, &samples, 0, nil)
+            return try write(image.pixels.map { UInt16((clamp($0) * 65535).rounded()) }, width: image.width, height: image.height,
+                             format: png_uint_32(PNG_FORMAT_LINEAR_Y), name: "<memory>")
         }
-        guard ok != 0 else { throw ImagingError(path: "<memory>", reason: "libpng could not encode: \(message(png))") }
-        return Data(output.prefix(size))
+        return try write(image.pixels.map { UInt8((clamp($0) * 255).rounded()) }, width: image.width, height: image.height,
+                         format: png_uint_32(PNG_FORMAT_GRAY), name: "<memory>")
+    }
+
+    /// Encodes interleaved 8-bit RGB (`rgb.count == width * height * 3`) as a PNG.
+    public static func encodeRGB(_ rgb: [UInt8], width: Int, height: Int, name: String = "<memory>") throws -> Data {
+        guard width > 0, height > 0, rgb.count == width * height * 3 else {
+            throw ImagingError(path: name, reason: "RGB buffer of \(rgb.count) bytes is not \(width)x\(height)x3")
+        }
+        return try write(rgb, width: width, height: height, format: png_uint_32(PNG_FORMAT_RGB), name: name)
+    }
+
+    /// libpng's two-pass write to memory: the size first, then the bytes.
+    private static func write<Sample>(_ samples: [Sample], width: Int, height: Int, format: png_uint_32,
+                                      name: String) throws -> Data {
+        guard width <= Int(UInt32.max), height <= Int(UInt32.max) else {
+            throw ImagingError(path: name, reason: "image \(width)x\(height) is too large for PNG")
+        }
+        var png = anatomix_png_image()
+        png.width = png_uint_32(width)
+        png.height = png_uint_32(height)
+        png.format = format
+        defer { png_image_free(&png) }
+        return try samples.withUnsafeBytes { input in
+            var size = 0
+            _ = png_image_write_to_memory(&png, nil, &size, 0, input.baseAddress, 0, nil)
+            var output = [UInt8](repeating: 0, count: size)
+            let ok = output.withUnsafeMutableBytes { png_image_write_to_memory(&png, $0.baseAddress, &size, 0, input.baseAddress, 0, nil) }
+            guard ok != 0, size <= output.count else {
+                throw ImagingError(path: name, reason: "libpng could not encode: \(message(png))")
+            }
+            return Data(output.prefix(size))
+        }
     }
 
     /// Writes `image` to `path` atomically.
@@ -94,6 +159,9 @@ public enum PNGCodec {
             throw ImagingError(path: path, reason: "cannot write: \(error)")
         }
     }
+
+    static func byteCount(_ n: Int) -> String { n >= 1 << 20 ? "\(n >> 20) MB" : "\(n) bytes" }
+    static func pixelCount(_ n: Int) -> String { n >= 1_000_000 ? "\(n / 1_000_000) MP" : "\(n) pixels" }
 
     private static func message(_ image: png_image) -> String {
         withUnsafeBytes(of: image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
