@@ -42,6 +42,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private let mapping: MappedFile
     private let dataOffset: Int
 
+    /// Largest JSON header accepted (the format's own reference reader caps it at 100 MB).
+    public static let maximumHeaderBytes = 100 << 20
+
     /// Tensor names in file order.
     public var names: [String] { entries.values.sorted { $0.byteRange.lowerBound < $1.byteRange.lowerBound }.map(\.name) }
 
@@ -50,10 +53,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
         mapping = try MappedFile(path: path)
         let fail = { (reason: String) in SafeTensorsError(path: path, reason: reason) }
         guard mapping.count >= 8 else { throw fail("file is \(mapping.count) bytes, too short for a safetensors header (truncated?)") }
-        let headerLength = Int(mapping.bytes.loadUnaligned(as: UInt64.self).littleEndian)
-        guard headerLength > 1, headerLength <= mapping.count - 8 else {
-            throw fail("header length \(headerLength) does not fit in a \(mapping.count)-byte file (truncated or not safetensors)")
+        let declared = UInt64(littleEndian: mapping.bytes.loadUnaligned(as: UInt64.self))
+        guard declared > 1, declared <= UInt64(min(Self.maximumHeaderBytes, mapping.count - 8)) else {
+            throw fail("header length \(declared) does not fit in a \(mapping.count)-byte file or the \(Self.maximumHeaderBytes >> 20) MB header limit (truncated or not safetensors)")
         }
+        let headerLength = Int(declared)
         dataOffset = 8 + headerLength
         let headerData = Data(UnsafeRawBufferPointer(rebasing: mapping.bytes[8..<dataOffset]))
         guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
@@ -68,9 +72,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             entries[name] = try Self.entry(name: name, value: value, dataSize: mapping.count - dataOffset, fail: fail)
         }
-        let ranges = entries.values.map(\.byteRange).sorted { $0.lowerBound < $1.lowerBound }
-        for (a, b) in zip(ranges, ranges.dropFirst()) where a.upperBound > b.lowerBound {
-            throw fail("tensors overlap at bytes \(b.lowerBound)..<\(a.upperBound) (corrupt header)")
+        // The data section is the tensors back to back, from byte 0 to its end: no overlap, no gap.
+        let ranges = entries.values.map(\.byteRange).sorted { ($0.lowerBound, $0.upperBound) < ($1.lowerBound, $1.upperBound) }
+        var end = 0
+        for range in ranges {
+            guard range.lowerBound >= end else { throw fail("tensors overlap at bytes \(range.lowerBound)..<\(end) (corrupt header)") }
+            guard range.lowerBound == end else { throw fail("data bytes \(end)..<\(range.lowerBound) belong to no tensor (corrupt header)") }
+            end = range.upperBound
+        }
+        guard end == mapping.count - dataOffset else {
+            throw fail("the tensors end at data byte \(end) but the data section has \(mapping.count - dataOffset) bytes (truncated or corrupt)")
         }
         self.entries = entries
         self.metadata = metadata
@@ -87,7 +98,14 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] >= offsets[0] else {
             throw fail("tensor '\(name)' has invalid shape \(shape) or offsets \(offsets)")
         }
-        let expected = shape.reduce(1, *) * dtype.byteSize
+        var expected = dtype.byteSize                   // checked: a crafted shape must not wrap around
+        for side in shape {
+            let (product, overflow) = expected.multipliedReportingOverflow(by: side)
+            guard !overflow, product <= dataSize else {
+                throw fail("tensor '\(name)' \(dtypeName)\(shape) needs more than the file's \(dataSize) data bytes (truncated or corrupt header)")
+            }
+            expected = product
+        }
         guard offsets[1] - offsets[0] == expected else {
             throw fail("tensor '\(name)' \(dtypeName)\(shape) needs \(expected) bytes but its offsets span \(offsets[1] - offsets[0])")
         }

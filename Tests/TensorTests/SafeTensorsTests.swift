@@ -57,4 +57,36 @@ import Testing
         }
         #expect(throws: SafeTensorsError.self) { try SafeTensorsFile(path: path + ".missing") }
     }
+
+    /// A file made of a raw 8-byte header length, `header` and `data`.
+    func crafted(length: UInt64? = nil, header: String, data: [UInt8]) throws -> String {
+        let path = temporaryPath("crafted.safetensors"), json = Data(header.utf8)
+        var bytes = Data()
+        withUnsafeBytes(of: (length ?? UInt64(json.count)).littleEndian) { bytes.append(contentsOf: $0) }
+        try (bytes + json + Data(data)).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func reason(_ path: String) -> String? {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return #expect(throws: SafeTensorsError.self) { try SafeTensorsFile(path: path) }?.reason
+    }
+
+    @Test func craftedHeadersGiveTheReasonNotATrap() throws {
+        let one = #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
+        // a header length with the top bit set was read as -1 (and trapped in debug builds)
+        #expect(reason(try crafted(length: .max, header: one, data: [0, 0, 0, 0]))?.contains("header length 18446744073709551615") == true)
+        #expect(reason(try crafted(length: 200 << 20, header: one, data: []))?.contains("does not fit") == true)
+        // a shape whose element count wraps around Int must not pass as "needs 0 bytes"
+        let wrap = #"{"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}}"#
+        #expect(reason(try crafted(header: wrap, data: []))?.contains("needs more than the file's 0 data bytes") == true)
+        let gap = #"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"U8","shape":[1],"data_offsets":[2,3]}}"#
+        #expect(reason(try crafted(header: gap, data: [1, 2, 3]))?.contains("data bytes 1..<2 belong to no tensor") == true)
+        let overlap = #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}}"#
+        #expect(reason(try crafted(header: overlap, data: [1, 2, 3]))?.contains("overlap") == true)
+        #expect(reason(try crafted(header: one, data: [0, 0, 0, 0, 9]))?.contains("data section has 5 bytes") == true)
+        let valid = try crafted(header: one, data: [0, 0, 0x80, 0x3F])
+        defer { try? FileManager.default.removeItem(atPath: valid) }
+        #expect(try SafeTensorsFile(path: valid).tensor("x").storage == [1])
+    }
 }
