@@ -26,8 +26,10 @@ struct EvalCollection {
         func boxes(_ pairs: [(String, [Double])], what: String) throws -> [String: Box] {
             var out = [String: Box]()
             for (name, box) in pairs {
-                guard box.count == 4 else { throw PipelineError("\(manifest):\(line): \(what) box of '\(name)' has \(box.count) numbers, not 4") }
-                guard out.updateValue(Box(box), forKey: name) == nil else {
+                guard let parsed = Box(box) else {
+                    throw PipelineError("\(manifest):\(line): \(what) box of '\(name)' is \(box); a box is 4 finite numbers [x1, y1, x2, y2]")
+                }
+                guard out.updateValue(parsed, forKey: name) == nil else {
                     throw PipelineError("\(manifest):\(line): \(what) anatomy '\(name)' appears twice")
                 }
             }

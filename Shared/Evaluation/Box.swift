@@ -6,8 +6,9 @@ public struct Box: Codable, Sendable, Equatable {
         (self.x1, self.y1, self.x2, self.y2) = (x1, y1, x2, y2)
     }
 
-    public init(_ v: [Double]) {
-        precondition(v.count == 4, "a box needs 4 numbers, got \(v)")
+    /// nil unless `v` is four finite numbers (boxes from files are checked by their readers first).
+    public init?(_ v: [Double]) {
+        guard v.count == 4, v.allSatisfy(\.isFinite) else { return nil }
         self.init(v[0], v[1], v[2], v[3])
     }
 

@@ -17,11 +17,15 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
     public var featureHeads: Int
     /// 32 (published) or 16: the last stage keeps its input's resolution (a finer map for small structures).
     public var outputStride: Int
+    /// Ours: the label logits add the log-mean-exp over the memory tokens of a per-token label head
+    /// (`token_label_head`), so a finding seen in a few tokens counts; absent = false.
+    public var tokenLabels: Bool
 
     enum CodingKeys: String, CodingKey {
         case imageSize = "image_size", block, blocks, widths, stemWidth = "stem_width", dModel = "d_model", heads
         case encoderLayers = "encoder_layers", decoderLayers = "decoder_layers", feedForward = "feed_forward"
         case anatomies, labels, tokenDim = "token_dim", featureHeads = "feature_heads", outputStride = "output_stride"
+        case tokenLabels = "token_labels"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -41,6 +45,7 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         tokenDim = try c.decode(Int.self, forKey: .tokenDim)
         featureHeads = try c.decode(Int.self, forKey: .featureHeads)
         outputStride = try c.decodeIfPresent(Int.self, forKey: .outputStride) ?? 32
+        tokenLabels = try c.decodeIfPresent(Bool.self, forKey: .tokenLabels) ?? false
         try validate()
     }
 
@@ -54,6 +59,12 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
     public var backboneChannels: Int { widths.last! * expansion }
 
     func validate() throws {
+        let sizes = ["image_size": imageSize, "stem_width": stemWidth, "d_model": dModel, "heads": heads,
+                     "encoder_layers": encoderLayers, "decoder_layers": decoderLayers, "feed_forward": feedForward,
+                     "anatomies": anatomies, "labels": labels, "token_dim": tokenDim, "feature_heads": featureHeads]
+        if let (name, value) = sizes.sorted(by: { $0.key < $1.key }).first(where: { $0.value <= 0 }) {
+            throw ModelError(.invalidConfiguration, "APM \(name) is \(value); it must be positive")
+        }
         guard block == "basic" || block == "bottleneck" else {
             throw ModelError(.invalidConfiguration, "APM block '\(block)' is not 'basic' or 'bottleneck'")
         }

@@ -60,6 +60,13 @@ import Tensor
                 ($0 as? ModelError)?.kind == .invalidConfiguration
             }
         }
+        // heads 0 divided d_model by zero (SIGFPE) before it was checked
+        for (field, value) in [("heads", "4"), ("feature_heads", "2"), ("d_model", "32")] {
+            let bad = good.replacingOccurrences(of: "\"\(field)\": \(value),", with: "\"\(field)\": 0,")
+            #expect(bad != good, "fixture config.json no longer has \(field) \(value)")
+            let error = #expect(throws: ModelError.self) { try JSONDecoder().decode(ApmConfiguration.self, from: Data(bad.utf8)) }
+            #expect(error?.message == "APM \(field) is 0; it must be positive")
+        }
     }
 }
 

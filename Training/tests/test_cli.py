@@ -30,26 +30,42 @@ def png(width: int, height: int, bit_depth: int, colour: int, data: bytes) -> by
         struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d)) for t, d in chunks)
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("not-a-png.png", b"GIF89a this is not a PNG", "not a PNG"),
-    ("truncated.png", (ROOT / "Samples/images").glob("*.png").__next__().read_bytes()[:300], "truncated.png"),
-    ("huge.png", png(20000, 6000, 8, 0, zlib.compress(b"\x00" * 64)), "100"),   # rejected from its header
+@pytest.mark.parametrize("name, content, reason", [
+    ("not-a-png.png", b"GIF89a this is not a PNG", "not a PNG file (bad signature)"),
+    ("truncated.png", (ROOT / "Samples/images").glob("*.png").__next__().read_bytes()[:300], "cannot decode PNG data (truncated?)"),
+    ("huge.png", png(20000, 6000, 8, 0, zlib.compress(b"\x00" * 64)), "the longest side may be 16384 px"),  # from its header
+    ("thin.png", png(64, 60000, 8, 0, zlib.compress(b"\x00" * 64)), "aspect ratio 937.5:1"),
 ])
-def test_bad_input_is_a_clear_error(tmp_path, name, content, message):
+def test_bad_input_is_a_clear_error(tmp_path, name, content, reason):
     path = tmp_path / name
     path.write_bytes(content)
     result = analyze(path)
     assert result.returncode != 0 and result.stdout == ""
-    assert "error:" in result.stderr and message in result.stderr, result.stderr
+    assert f"{path}: " in result.stderr and reason in result.stderr, result.stderr   # the reason, not just the path
 
 
 def test_too_small_and_missing_files(tmp_path):
     small = tmp_path / "small.png"
     Image.fromarray(np.zeros((40, 200), dtype=np.uint8)).save(small)
     result = analyze(small)
-    assert result.returncode != 0 and "64" in result.stderr, result.stderr
+    assert result.returncode != 0 and "both sides must be at least 64 px" in result.stderr, result.stderr
     result = analyze(tmp_path / "absent.png")
-    assert result.returncode != 0 and "absent.png" in result.stderr, result.stderr
+    assert result.returncode != 0 and "absent.png: cannot read the file" in result.stderr, result.stderr
+
+
+def test_eval_names_the_line_and_field_of_a_malformed_manifest(tmp_path):
+    lines = (ROOT / "Samples/manifest.jsonl").read_text().splitlines()[:2]
+    record = json.loads(lines[1])
+    record["anatomies"][3]["box"] = record["anatomies"][3]["box"][:3]          # three numbers
+    (tmp_path / "images").symlink_to(ROOT / "Samples/images")                   # image paths are relative to the manifest
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text(lines[0] + "\n" + json.dumps(record) + "\n")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(ROOT / ".cache/librdkafka"))
+    result = subprocess.run([str(BINARY), "eval", str(manifest), "--tasks", "anatomy"], capture_output=True, text=True,
+                            env=env, cwd=ROOT, timeout=300)
+    name = record["anatomies"][3]["name"]
+    assert result.returncode == 1, (result.returncode, result.stderr)      # an error, not a trap (SIGILL was 132)
+    assert f"{manifest}:2: true box of '{name}' is " in result.stderr and "4 finite numbers" in result.stderr, result.stderr
 
 
 def test_sixteen_bit_rgb_non_square_gives_boxes_in_original_pixels(tmp_path):
