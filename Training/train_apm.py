@@ -39,11 +39,12 @@ CONFIGS = {
     # Sized to train in about an hour on 2 CPU cores at 256 px (the published sizes: ApmConfiguration()).
     "tiny": ApmConfiguration(image_size=256, block="basic", blocks=(1, 1, 1, 1), widths=(24, 48, 96, 192), stem_width=24,
                              d_model=128, heads=4, encoder_layers=2, decoder_layers=3, feed_forward=256, dropout=0.1),
-    # Output stride 16 (a 16x16 map at 256 px) for the small angle and carina boxes: ~0.65x the training
-    # speed, and from scratch with real-shape variants it converged far slower (val IoU 0.32 after 3 of 8 epochs).
+    # Output stride 16 (a 16x16 map at 256 px) for the small angle and carina boxes, and token-pooled labels
+    # for small findings: ~0.65x the training speed; from scratch with real-shape variants it converged far
+    # slower (val IoU 0.32 after 3 of 8 epochs), so it is fine-tuned from "tiny" weights (same tensor shapes).
     "tiny-s16": ApmConfiguration(image_size=256, block="basic", blocks=(1, 1, 1, 1), widths=(24, 48, 96, 192), stem_width=24,
                                  d_model=128, heads=4, encoder_layers=2, decoder_layers=3, feed_forward=256, dropout=0.1,
-                                 output_stride=16),
+                                 output_stride=16, token_labels=True),
     "published": ApmConfiguration(),
 }
 
@@ -116,15 +117,32 @@ def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return inter / (area(a) + area(b) - inter).clamp(min=1e-9)
 
 
-def evaluate(model, loader) -> float:
+def auroc(scores: torch.Tensor, truth: torch.Tensor) -> float | None:
+    """Rank AUROC (ties averaged) of one label; None when the label has one class only."""
+    pos, neg = int(truth.sum()), int((1 - truth).sum())
+    if pos == 0 or neg == 0:
+        return None
+    order = scores.argsort()
+    ranks = torch.empty_like(scores); ranks[order] = torch.arange(1, len(scores) + 1, dtype=scores.dtype)
+    for value in scores.unique():                    # average the ranks of tied scores
+        tied = scores == value
+        ranks[tied] = ranks[tied].mean()
+    return float((ranks[truth > 0].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def evaluate(model, loader) -> tuple[float, float]:
+    """Validation mean IoU and macro label AUROC (over the labels with both classes)."""
     model.eval()
-    ious = []
+    ious, logits, truth = [], [], []
     with torch.inference_mode():
-        for images, xyxy, _, _ in loader:
-            pred = box_cxcywh_to_xyxy(model(images)["boxes"])
-            ious.append(box_iou(pred, xyxy).flatten())
+        for images, xyxy, labels, _ in loader:
+            out = model(images)
+            ious.append(box_iou(box_cxcywh_to_xyxy(out["boxes"]), xyxy).flatten())
+            logits.append(out["logits"]); truth.append(labels)
     model.train()
-    return float(torch.cat(ious).mean())
+    logits, truth = torch.cat(logits), torch.cat(truth)
+    per_label = [a for k in range(truth.shape[1]) if (a := auroc(logits[:, k], truth[:, k])) is not None]
+    return float(torch.cat(ious).mean()), float(np.mean(per_label)) if per_label else float("nan")
 
 
 def stage_summary(args, studies: int, epochs: int, iou: float | None) -> dict:
@@ -137,7 +155,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--val", type=Path, required=True)
-    p.add_argument("--config", choices=list(CONFIGS), default="tiny")
+    p.add_argument("--config", choices=list(CONFIGS), default=None,
+                   help="model sizes (default: tiny, or the --init model folder's own; a folder's weights also load into "
+                        "a config that only adds heads or changes output_stride)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=4e-4)
@@ -156,8 +176,8 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    config = CONFIGS[args.config]
-    if args.init and args.init.is_dir():            # a model folder (e.g. the committed default): its own sizes
+    config = CONFIGS[args.config or "tiny"]
+    if args.init and args.init.is_dir() and args.config is None:   # a model folder (e.g. the committed default): its own sizes
         config = ApmConfiguration.load(args.init / "config.json")
 
     # Frozen text side: every unique region sentence embedded once with MiniLM (cached).
@@ -173,7 +193,10 @@ def main() -> None:
     init_temperature = 0.05
     if args.init and args.init.is_dir():            # exported weights: the frozen inference graph, fp16
         from safetensors.torch import load_file
-        model.load_state_dict({k: v.float() for k, v in load_file(str(args.init / "apm.safetensors")).items()})
+        missing, unexpected = model.load_state_dict({k: v.float() for k, v in load_file(str(args.init / "apm.safetensors")).items()},
+                                                    strict=False)
+        if unexpected or any(not k.startswith("token_label_head.") for k in missing):
+            raise SystemExit(f"{args.init} does not fit --config {args.config}: missing {missing}, unexpected {unexpected}")
         text_head.load_state_dict({k: v.float() for k, v in load_file(str(args.init / "text_head.safetensors")).items()})
         bank = json.loads((args.init / "bank.json").read_text()) if (args.init / "bank.json").exists() else {}
         init_temperature = bank.get("temperature", init_temperature)   # the retrieval temperature it was trained with
@@ -231,8 +254,9 @@ def main() -> None:
                                  f"ret {losses['retrieval'].item():.3f} T {log_temperature.exp().item():.3f}) {rate:.1f} img/s ")
             if args.max_steps and step >= args.max_steps:
                 break
-        iou = evaluate(model, val_loader)
-        print(f"\nepoch {epoch}: val mean IoU {iou:.3f} ({time.time() - started:.0f} s)", file=sys.stderr)
+        iou, label_auroc = evaluate(model, val_loader)
+        print(f"\nepoch {epoch}: val mean IoU {iou:.3f}, label macro AUROC {label_auroc:.3f} ({time.time() - started:.0f} s)",
+              file=sys.stderr)
         torch.save({"model": model.state_dict(), "text_head": text_head.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step, "config": config,
                     "log_temperature": float(log_temperature.detach()),
@@ -242,7 +266,7 @@ def main() -> None:
     if args.export:
         from anatomix.export import export_weights
         freeze_batch_statistics(model).eval()
-        training = stage_summary(args, len(train), args.epochs, iou) | {"config": args.config, "recipe": "make train-apm"}
+        training = stage_summary(args, len(train), args.epochs, iou) | {"config": args.config or "tiny", "recipe": "make train-apm"}
         if args.init and args.init.is_dir():
             training["init"] = {"model_folder": str(args.init)} | json.loads((args.init / "model.json").read_text())
         elif args.init:

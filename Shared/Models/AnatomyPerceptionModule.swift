@@ -30,6 +30,7 @@ public struct AnatomyPerceptionModule: Sendable {
     let decoderNorm: LayerNorm
     let boxHead: [Linear]
     let labelHead: Linear
+    let tokenLabelHead: Linear?                             // with `token_labels`
     let featureAttention: MultiheadAttention
     let featureProjection: Linear
 
@@ -55,6 +56,7 @@ public struct AnatomyPerceptionModule: Sendable {
             try Linear(&w, prefix: "box_head.layers.\($0.offset).", input: $0.element.0, output: $0.element.1)
         }
         labelHead = try Linear(&w, prefix: "label_head.", input: c.dModel, output: c.labels)
+        tokenLabelHead = c.tokenLabels ? try Linear(&w, prefix: "token_label_head.", input: c.dModel, output: c.labels) : nil
         featureAttention = try MultiheadAttention(&w, prefix: "feature_attention.", d: c.dModel, heads: c.featureHeads)
         featureProjection = try Linear(&w, prefix: "feature_projection.", input: c.dModel, output: c.tokenDim)
     }
@@ -97,9 +99,36 @@ public struct AnatomyPerceptionModule: Sendable {
         }
         let cls = Tensor(shape: [b, d], storage: clsRows)                                        // [B, d]
         let attended = featureAttention.crossAttention(query: decoded, memory: memory, threads: threads)
-        let (boxes, logits, anatomical) = (box.map { 1 / (1 + exp(-$0)) }, labelHead(cls), featureProjection(attended))
+        var logits = labelHead(cls)
+        if let tokenLabelHead { logits = logits + Self.logMeanExp(tokenLabelHead(Self.spatialTokens(memory))) }
+        let (boxes, anatomical) = (box.map { 1 / (1 + exp(-$0)) }, featureProjection(attended))
         let end = DispatchTime.now().uptimeNanoseconds
         return ApmOutput(boxes: boxes, logits: logits, tokens: anatomical, memory: memory,
                          backboneSeconds: Double(backboneDone - start) / 1e9, transformerSeconds: Double(end - backboneDone) / 1e9)
+    }
+
+    /// `[B, 1 + N, d]` memory without its CLS row: `[B, N, d]`.
+    static func spatialTokens(_ memory: Tensor) -> Tensor {
+        let (b, rows, d) = (memory.shape[0], memory.shape[1], memory.shape[2])
+        var out = [Float]()
+        out.reserveCapacity(b * (rows - 1) * d)
+        for i in 0..<b { out += memory.storage[((i * rows + 1) * d)..<((i + 1) * rows * d)] }
+        return Tensor(shape: [b, rows - 1, d], storage: out)
+    }
+
+    /// `[B, N, L]` -> `[B, L]`: log(mean over N of exp(x)), computed stably (max subtracted first).
+    static func logMeanExp(_ x: Tensor) -> Tensor {
+        let (b, n, l) = (x.shape[0], x.shape[1], x.shape[2])
+        var out = [Float](repeating: 0, count: b * l)
+        for i in 0..<b {
+            for k in 0..<l {
+                var peak = -Float.infinity
+                for p in 0..<n { peak = max(peak, x.storage[(i * n + p) * l + k]) }
+                var sum: Float = 0
+                for p in 0..<n { sum += exp(x.storage[(i * n + p) * l + k] - peak) }
+                out[i * l + k] = peak + log(sum / Float(n))
+            }
+        }
+        return Tensor(shape: [b, l], storage: out)
     }
 }

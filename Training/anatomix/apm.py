@@ -2,7 +2,8 @@
 
 ResNet (1-channel stem, frozen batch norm) -> 1x1 projection to d -> 2-D sine position encoding ->
 post-norm DETR encoder (with a learned CLS token) and decoder over 36 fixed anatomy queries
-(query i is always anatomy i: no matching) -> box MLP (sigmoid cx, cy, w, h), CLS -> 14 labels,
+(query i is always anatomy i: no matching) -> box MLP (sigmoid cx, cy, w, h), CLS -> 14 labels
+(with `token_labels`, plus the log-mean-exp over the memory tokens of a per-token label head),
 feature module (attention of the decoder output over the encoder memory -> Linear d -> 16) = the
 36 anatomical tokens. Sizes come from ApmConfiguration, so the published sizes run unchanged.
 """
@@ -36,6 +37,7 @@ class ApmConfiguration:
     token_dim: int = 16
     feature_heads: int = 2
     output_stride: int = 32                # 16: the last stage keeps its input's resolution (DETR-DC5 without dilation)
+    token_labels: bool = False             # ours: + log-mean-exp over the memory tokens of a per-token label head
 
     @property
     def expansion(self) -> int:
@@ -196,6 +198,9 @@ class AnatomyPerceptionModule(nn.Module):
         self.transformer = Transformer(c.d_model, c.heads, c.feed_forward, c.dropout, c.encoder_layers, c.decoder_layers)
         self.box_head = BoxHead(c.d_model)
         self.label_head = nn.Linear(c.d_model, c.labels)
+        if c.token_labels:                 # small findings (a nodule, a rib fracture, a line) live in a few tokens
+            self.token_label_head = nn.Linear(c.d_model, c.labels)
+            nn.init.zeros_(self.token_label_head.weight); nn.init.zeros_(self.token_label_head.bias)
         self.feature_attention = nn.MultiheadAttention(c.d_model, c.feature_heads, batch_first=True)
         self.feature_projection = nn.Linear(c.d_model, c.token_dim)
         self.register_buffer("position", sine_position_encoding(c.feature_size, c.feature_size, c.d_model), persistent=False)
@@ -211,7 +216,11 @@ class AnatomyPerceptionModule(nn.Module):
         intermediate: list[torch.Tensor] | None = [] if self.training else None
         memory, decoded = self.transformer(src, pos, queries, intermediate)
         attended = self.feature_attention(decoded, memory, memory, need_weights=False)[0]
-        out = {"boxes": self.box_head(decoded), "logits": self.label_head(memory[:, 0]),
+        logits = self.label_head(memory[:, 0])
+        if self.configuration.token_labels:    # log-mean-exp: between the mean and the max of the per-token logits
+            per_token = self.token_label_head(memory[:, 1:])                  # [B, N, 14]
+            logits = logits + per_token.logsumexp(1) - math.log(per_token.shape[1])
+        out = {"boxes": self.box_head(decoded), "logits": logits,
                "tokens": self.feature_projection(attended), "memory": memory}
         if intermediate:
             out["aux_boxes"] = [self.box_head(t) for t in intermediate]        # earlier decoder layers, same head
