@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 extension Tensor {
@@ -27,8 +28,9 @@ extension Tensor {
     public func softmax() -> Tensor {
         let width = shape.last ?? 1
         var out = self
+        let rows = count / max(width, 1)
         out.storage.withUnsafeMutableBufferPointer { x in
-            for r in 0..<(count / max(width, 1)) { Normalization.softmaxInPlace(x.baseAddress! + r * width, count: width) }
+            if let base = x.baseAddress { anatomix_softmax_rows(base, Int64(rows), Int64(width)) }
         }
         return out
     }
@@ -105,14 +107,10 @@ public enum Normalization {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
-    /// In-place softmax of `count` floats.
+    /// In-place softmax of `count` floats (the C kernel's vectorised exp at AVX2 and AVX-512 level;
+    /// a -inf entry gets exactly 0).
     public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
         guard count > 0 else { return }
-        var peak = -Float.infinity
-        for i in 0..<count { peak = max(peak, x[i]) }
-        var total: Float = 0
-        for i in 0..<count { let e = expf(x[i] - peak); x[i] = e; total += e }
-        let inv = 1 / total
-        for i in 0..<count { x[i] *= inv }
+        anatomix_softmax_rows(x, 1, Int64(count))
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Tensor
 
@@ -69,6 +70,26 @@ import Testing
         }
     }
 
+    /// Softmax rows against a Double-precision reference: widths around the vector sizes, and -inf
+    /// entries (masked keys) that must get exactly 0.
+    static let softmaxWidths = [1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 65, 257]
+
+    static func softmax(_ level: KernelLevel, width: Int) {
+        var rows = randomTensor([3, width], seed: 77).storage.map { $0 * 30 }       // logits of -30..30: exps far apart
+        if width > 2 { rows[1] = -.infinity; rows[width + width / 2] = -.infinity }
+        let reference = (0..<3).flatMap { r -> [Float] in
+            let row = rows[(r * width)..<((r + 1) * width)].map(Double.init), peak = row.max()!
+            let e = row.map { exp($0 - peak) }, total = e.reduce(0, +)
+            return e.map { Float($0 / total) }
+        }
+        KernelLevel.with(level) {
+            let y = Tensor(shape: [3, width], storage: rows).softmax()
+            for (a, b) in zip(y.storage, reference) { #expect(abs(a - b) <= 1e-6 * max(b, 1e-30) + 1e-9, "\(level), width \(width): \(a) vs \(b)") }
+            if width > 2 { #expect(y.storage[1] == 0 && y.storage[width + width / 2] == 0, "\(level): masked entries") }
+            for r in 0..<3 { #expect(abs(y.storage[(r * width)..<((r + 1) * width)].reduce(0, +) - 1) < 1e-5) }
+        }
+    }
+
     @Test func levelsAreOrderedAndRestored() {
         #expect(KernelLevel.allCases == [.portable, .avx2, .avx512])
         let before = KernelLevel.current
@@ -87,6 +108,9 @@ import Testing
         @Test(arguments: KernelLevelTests.poolCases) func maxPool(kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
             KernelLevelTests.maxPool(.portable, kernel: kernel, stride: stride, padding: padding, planes: planes, height: height, width: width)
         }
+        @Test(arguments: KernelLevelTests.softmaxWidths) func softmax(width: Int) {
+            KernelLevelTests.softmax(.portable, width: width)
+        }
     }
 
     @Suite(.enabled(if: KernelLevel.best >= .avx2, "this CPU lacks AVX2 + FMA")) struct AVX2 {
@@ -99,6 +123,9 @@ import Testing
         @Test(arguments: KernelLevelTests.poolCases) func maxPool(kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
             KernelLevelTests.maxPool(.avx2, kernel: kernel, stride: stride, padding: padding, planes: planes, height: height, width: width)
         }
+        @Test(arguments: KernelLevelTests.softmaxWidths) func softmax(width: Int) {
+            KernelLevelTests.softmax(.avx2, width: width)
+        }
     }
 
     @Suite(.enabled(if: KernelLevel.best >= .avx512, "this CPU lacks AVX-512F")) struct AVX512 {
@@ -110,6 +137,9 @@ import Testing
         }
         @Test(arguments: KernelLevelTests.poolCases) func maxPool(kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
             KernelLevelTests.maxPool(.avx512, kernel: kernel, stride: stride, padding: padding, planes: planes, height: height, width: width)
+        }
+        @Test(arguments: KernelLevelTests.softmaxWidths) func softmax(width: Int) {
+            KernelLevelTests.softmax(.avx512, width: width)
         }
     }
 }

@@ -26,6 +26,10 @@ void anatomix_im2col(const float *image, int64_t channels, int64_t height, int64
 void anatomix_max_pool(const float *x, int64_t planes, int64_t height, int64_t width, int64_t kernel,
                        int64_t stride, int64_t padding, int64_t hout, int64_t wout, float *scratch, float *out);
 
+/// Softmax of each of `rows` rows of `width` floats, in place (a vectorised exp; see kernels_softmax.c).
+/// A -inf entry gets exactly 0.
+void anatomix_softmax_rows(float *x, int64_t rows, int64_t width);
+
 /// Instruction-set levels of the kernels, in increasing order.
 enum { ANATOMIX_KERNELS_PORTABLE = 0, ANATOMIX_KERNELS_AVX2 = 1, ANATOMIX_KERNELS_AVX512 = 2 };
 
