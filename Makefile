@@ -12,7 +12,7 @@ RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps build test test-swift test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch clean
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch clean
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -56,11 +56,18 @@ build: deps-apt
 	@swift build -c release $(SWIFT_FLAGS) 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|^Building|^Compiling|^Write|^Build complete' || true
 	@test -x .build/release/anatomix
 
-test: deps test-swift test-python
+test: deps test-swift test-release test-python
 
 test-swift:
 	swift build --build-tests $(SWIFT_FLAGS)
 	$(RUNTIME_ENV) ANATOMIX_EXPECT_LIBRDKAFKA=$(LIBRDKAFKA_RUNTIME) swift test --skip-build $(SWIFT_FLAGS)
+
+# The numeric tests again against an optimised build (its own scratch folder, so `make build` is not
+# rebuilt): parity, kernels, attention, convolution, safetensors and letterbox, as users run them.
+RELEASE_TESTS := ReleaseChecksTests|APMParityTests|APMTrainedParityTests|MiniLMParityTests|KernelLevelTests|AttentionTests|ConvolutionTests|SafeTensorsTests|LetterboxTests|PNG
+test-release:
+	swift build -c release --build-tests --scratch-path .build/release-tests -Xswiftc -enable-testing $(SWIFT_FLAGS)
+	$(RUNTIME_ENV) swift test -c release --skip-build --scratch-path .build/release-tests --filter '$(RELEASE_TESTS)' $(SWIFT_FLAGS)
 
 test-python: deps-venv
 	ANATOMIX_CACHE=$(abspath $(CACHE)) $(PY) -m pytest -q Training/tests

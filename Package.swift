@@ -9,10 +9,8 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
-/// Hot numeric loops: bounds checks off in release builds only (tests run debug with checks on).
-let numeric: [SwiftSetting] = strict + [
-    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
-]
+// Release builds keep every check (plain `-O`, never `-Ounchecked`): a shape error from a bad file
+// must stay an error, not an out-of-bounds read. The hot loops are C kernels and BLAS.
 
 func library(_ name: String, dependencies: [Target.Dependency] = [], settings: [SwiftSetting] = strict) -> Target {
     .target(name: name, dependencies: dependencies, path: "Shared/\(name)", swiftSettings: settings)
@@ -44,10 +42,10 @@ let package = Package(
         // Hand-vectorised C kernels (AVX-512F, else AVX2 + FMA, else portable C, chosen at run time).
         .target(name: "CKernels", path: "Shared/CKernels"),
 
-        library("Tensor", dependencies: ["CBLAS", "CKernels"], settings: numeric),
+        library("Tensor", dependencies: ["CBLAS", "CKernels"]),
         library("Imaging", dependencies: ["CPNG"]),
         library("Tokenizers"),
-        library("Models", dependencies: ["Tensor", "Tokenizers"], settings: numeric),
+        library("Models", dependencies: ["Tensor", "Tokenizers"]),
         library("Messaging", dependencies: ["CRdKafka"]),
         library("Retrieval", dependencies: ["Tensor"]),
         library("Evaluation"),
