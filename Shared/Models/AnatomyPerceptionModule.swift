@@ -61,18 +61,18 @@ public struct AnatomyPerceptionModule: Sendable {
         featureProjection = try Linear(&w, prefix: "feature_projection.", input: c.dModel, output: c.tokenDim)
     }
 
-    /// Runs `images: [B, 1, S, S]` (S = image_size, values in [0, 1]) on `ComputeThreads.count` threads:
-    /// the convolutions are split across them, with single-threaded BLAS.
-    public func callAsFunction(_ images: Tensor) throws -> ApmOutput {
+    /// Runs `images: [B, 1, S, S]` (S = image_size, values in [0, 1]) on `threads` threads (default
+    /// `ComputeThreads.count`): convolutions, products and attention heads are split across them.
+    public func callAsFunction(_ images: Tensor, threads: Int? = nil) throws -> ApmOutput {
         let c = configuration
         guard images.rank == 4, images.shape[1] == 1, images.shape[2] == c.imageSize, images.shape[3] == c.imageSize else {
             throw ModelError(.invalidInput, "APM input must be [B, 1, \(c.imageSize), \(c.imageSize)], got \(images.shape)")
         }
-        return ComputeThreads.withSingleThreadedBLAS { forward(images) }
+        return forward(images, threads: ComputeThreads.clamped(threads ?? ComputeThreads.count))
     }
 
-    private func forward(_ images: Tensor) -> ApmOutput {
-        let c = configuration, threads = ComputeThreads.count
+    private func forward(_ images: Tensor, threads: Int) -> ApmOutput {
+        let c = configuration
         let b = images.shape[0], d = c.dModel
         let start = DispatchTime.now().uptimeNanoseconds
         let features = backbone(images, threads: threads)

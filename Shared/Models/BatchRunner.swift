@@ -2,20 +2,16 @@ import Dispatch
 import Foundation
 import Tensor
 
-/// Runs independent batches on up to `ComputeThreads.count` threads, keeping their order.
-///
-/// With one thread, batches run in turn and OpenBLAS may use its own threads inside each matrix
-/// product. With several, each batch runs on its own thread with single-threaded BLAS calls:
-/// for the small matrices of a sentence encoder, whole batches in parallel scale better than
-/// splitting each product.
+/// Runs independent batches on up to `threads` threads, keeping their order: each batch on one
+/// thread (BLAS is single-threaded), which for the small matrices of a sentence encoder scales
+/// better than splitting each product.
 enum BatchRunner {
-    static func map<T: Sendable>(_ items: [Range<Int>], _ body: @Sendable (Range<Int>) throws -> T) throws -> [T] {
-        let threads = ComputeThreads.count
+    static func map<T: Sendable>(_ items: [Range<Int>], threads: Int,
+                                 _ body: @Sendable (Range<Int>) throws -> T) throws -> [T] {
+        let threads = ComputeThreads.clamped(threads)
         guard threads > 1, items.count > 1 else { return try items.map(body) }
         let results = ResultSlots<T>(count: items.count)
         let next = WorkIndex()
-        BLAS.setThreads(1)
-        defer { BLAS.setThreads(threads) }
         DispatchQueue.concurrentPerform(iterations: min(threads, items.count)) { _ in
             while let index = next.take(below: items.count) {
                 results.set(index, Result { try body(items[index]) })

@@ -28,17 +28,17 @@ public struct SentenceEncoder: Sendable {
     }
 
     /// `[texts.count, D]` sentence embeddings, computed `batchSize` texts at a time; batches run
-    /// on up to `ComputeThreads.count` threads.
-    public func embed(_ texts: [String], batchSize: Int = 32) throws -> Tensor {
-        try embed(tokenIDs: tokenize(texts), batchSize: batchSize)
+    /// on up to `threads` threads (default `ComputeThreads.count`).
+    public func embed(_ texts: [String], batchSize: Int = 32, threads: Int? = nil) throws -> Tensor {
+        try embed(tokenIDs: tokenize(texts), batchSize: batchSize, threads: threads)
     }
 
     /// Embeddings of already tokenised texts.
-    public func embed(tokenIDs: [[Int]], batchSize: Int = 32) throws -> Tensor {
+    public func embed(tokenIDs: [[Int]], batchSize: Int = 32, threads: Int? = nil) throws -> Tensor {
         guard batchSize > 0 else { throw ModelError(.invalidInput, "batch size must be positive, got \(batchSize)") }
         let d = dimension
         let batches = stride(from: 0, to: tokenIDs.count, by: batchSize).map { $0..<min($0 + batchSize, tokenIDs.count) }
-        let results = try BatchRunner.map(batches) { range in try pooledBatch(Array(tokenIDs[range])) }
+        let results = try BatchRunner.map(batches, threads: threads ?? ComputeThreads.count) { range in try pooledBatch(Array(tokenIDs[range])) }
         return Tensor(shape: [tokenIDs.count, d], storage: results.flatMap { $0 })
     }
 

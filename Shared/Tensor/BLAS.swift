@@ -6,13 +6,14 @@ import CBLAS
 /// `op(A): [m, k]`, `op(B): [k, n]`, `C: [m, n]`, each with its own leading dimension so that
 /// callers can address column blocks of wider matrices (for example one attention head).
 public enum BLAS {
-    /// The number of threads OpenBLAS uses for one call.
-    public static var threads: Int { Int(openblas_get_num_threads()) }
-
-    /// Sets the number of threads OpenBLAS uses for one call (at least 1).
-    public static func setThreads(_ count: Int) {
-        openblas_set_num_threads(Int32(max(1, count)))
+    /// The number of threads OpenBLAS uses for one call: 1, set once per process before the first
+    /// product (`ComputeThreads` does the parallel work, so nothing flips this process-wide setting).
+    public static var threads: Int {
+        _ = singleThreaded
+        return Int(openblas_get_num_threads())
     }
+
+    private static let singleThreaded: Void = openblas_set_num_threads(1)
 
     /// OpenBLAS's build description (core type, threading), for benchmark logs.
     public static var configuration: String { String(cString: openblas_get_config()) }
@@ -26,6 +27,7 @@ public enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        _ = singleThreaded
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans,
                     transposeB ? CblasTrans : CblasNoTrans,

@@ -6,8 +6,7 @@ extension Tensor {
     /// Returns `[B, Cout, Hout, Wout]`.
     ///
     /// im2col + one sgemm per image; 1x1 stride-1 convolutions skip im2col. With `threads > 1` the
-    /// lowering and the product are split into that many slices run by `ComputeThreads.parallelFor`
-    /// (call it with single-threaded BLAS: see `ComputeThreads.withSingleThreadedBLAS`).
+    /// lowering and the product are split into that many slices run by `ComputeThreads.parallelFor`.
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
                        relu: Bool = false, threads: Int = 1) -> Tensor {
         precondition(rank == 4 && weight.rank == 4 && weight.shape[1] == shape[1],

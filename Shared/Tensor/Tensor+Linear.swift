@@ -21,8 +21,7 @@ extension Tensor {
 
     /// `x · Wᵀ + b` over the last axis, with `weight: [out, in]` as PyTorch's `nn.Linear` stores it;
     /// optionally `+ residual` (same shape as the result) and then ReLU, fused into the product.
-    /// With `threads > 1` the rows are split into that many single-threaded products
-    /// (call it with single-threaded BLAS: see `ComputeThreads.withSingleThreadedBLAS`).
+    /// With `threads > 1` the rows are split into that many products run in parallel.
     public func linear(weight: Tensor, bias: Tensor? = nil, adding residual: Tensor? = nil,
                        relu: Bool = false, threads: Int = 1) -> Tensor {
         precondition(weight.rank == 2, "linear weight must be [out, in], got \(weight.shape)")

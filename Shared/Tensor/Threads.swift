@@ -1,40 +1,50 @@
-import Dispatch
+import Synchronization
 
-/// How many cores the numeric code may use: OpenBLAS threads inside one matrix product, and the
-/// number of slices that `parallelFor` splits independent work into.
+/// How many cores the numeric code uses, passed explicitly: every parallel entry point takes a
+/// thread count (`threads:`, or the `slices` it derives from one), and `count` is only the default
+/// that a command's `--threads` sets for calls that do not give one. OpenBLAS always runs one
+/// thread per call (set once per process, see `BLAS`); the parallelism is ours, so two studies in
+/// flight at once never change each other's settings.
 public enum ComputeThreads {
-    nonisolated(unsafe) private static var current = 1
-    nonisolated(unsafe) private static var pool: WorkerPool?
+    /// Upper bound on any thread count (a typo in a config must not start thousands of threads).
+    public static let maximum = 256
 
-    /// The configured thread count.
-    public static var count: Int { current }
+    private static let defaultCount = Atomic<Int>(1)
+    private static let shared = Mutex<WorkerPool?>(nil)
 
-    /// Sets both OpenBLAS's and `parallelFor`'s thread count (at least 1).
+    /// The default thread count (1 until `set`).
+    public static var count: Int { defaultCount.load(ordering: .relaxed) }
+
+    /// Sets the default thread count, clamped to 1...maximum.
     public static func set(_ threads: Int) {
-        current = max(1, threads)
-        BLAS.setThreads(current)
-        if current > 1, (pool?.threads ?? 1) < current { pool = WorkerPool(workers: current - 1) }
+        defaultCount.store(clamped(threads), ordering: .relaxed)
     }
 
-    /// Runs `body(slice)` for `slice` in `0..<slices` on up to `count` threads (the caller's and
-    /// persistent workers: see `WorkerPool`); returns when every slice is done.
+    /// `threads` within 1...maximum.
+    public static func clamped(_ threads: Int) -> Int { min(max(1, threads), maximum) }
+
+    /// Runs `body(slice)` for `slice` in `0..<slices`, in parallel on the caller's thread and up to
+    /// `slices - 1` workers of the process-wide pool (callers make `slices` at most the threads
+    /// they were given); returns when every slice is done. While another caller holds the pool,
+    /// this one runs its slices itself, in turn: correct, just not parallel.
     public static func parallelFor(_ slices: Int, _ body: @Sendable (Int) -> Void) {
-        if current == 1 || slices <= 1 {
+        let threads = min(slices, maximum)
+        guard threads > 1 else {
             for slice in 0..<slices { body(slice) }
-        } else if let pool {
-            pool.run(slices, body)
-        } else {
-            DispatchQueue.concurrentPerform(iterations: slices, execute: body)
+            return
         }
+        pool(threads: threads).run(slices, threads: threads, body)
     }
 
-    /// Runs `body` with single-threaded OpenBLAS calls, then restores `count` threads: for code that
-    /// splits its products across `parallelFor` itself (small products scale better that way).
-    public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
-        guard current > 1 else { return try body() }
-        BLAS.setThreads(1)
-        defer { BLAS.setThreads(current) }
-        return try body()
+    /// The shared pool, grown (a new pool replaces the old, whose threads then exit) to `threads`.
+    static func pool(threads: Int) -> WorkerPool {
+        shared.withLock { pool in
+            if let current = pool, current.threads >= threads { return current }
+            pool?.shutdown()
+            let grown = WorkerPool(workers: threads - 1)
+            pool = grown
+            return grown
+        }
     }
 }
 

@@ -21,6 +21,8 @@ final class WorkerPool: @unchecked Sendable {
     private let next = Atomic<Int>(0)
     private let done = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
+    private let seats = Atomic<Int>(0)          // workers that may still join the current job
+    private let stopping = Atomic<Bool>(false)
     private let condition = NSCondition()
     /// Guarded by `condition`.
     private var job: (@Sendable (Int) -> Void)?
@@ -28,20 +30,21 @@ final class WorkerPool: @unchecked Sendable {
     private var active = 0
     private var sleeping = 0
 
-    /// A pool of `workers` threads besides the caller's.
+    /// A pool of `workers` threads besides the caller's. Each thread holds the pool until it exits
+    /// (after `shutdown`), so a replaced pool stays valid for a job still running on it.
     init(workers: Int) {
         self.workers = workers
         for index in 0..<workers {
-            let thread = Thread { [unowned self] in self.work() }
+            let thread = Thread { self.work() }
             thread.name = "anatomix-compute-\(index + 1)"
             thread.start()
         }
     }
 
-    /// Runs `body(i)` for every `i` in `0..<count`, on the caller and the workers; returns when all
-    /// are done. A call made while another is running (nested, or from a second thread) runs its
-    /// slices itself, in turn.
-    func run(_ count: Int, _ body: @Sendable (Int) -> Void) {
+    /// Runs `body(i)` for every `i` in `0..<count`, on the caller and at most `threads - 1` workers;
+    /// returns when all are done. A call made while another is running (nested, or from a second
+    /// thread) runs its slices itself, in turn.
+    func run(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for index in 0..<count { body(index) }
             return
@@ -51,6 +54,7 @@ final class WorkerPool: @unchecked Sendable {
             condition.lock()
             job = body
             slices = count
+            seats.store(min(threads, count) - 1, ordering: .relaxed)
             next.store(0, ordering: .relaxed)
             done.store(0, ordering: .relaxed)
             generation.add(1, ordering: .releasing)
@@ -75,9 +79,19 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Lets the workers exit once idle (a job already running still completes: its caller claims
+    /// whatever slices no worker takes).
+    func shutdown() {
+        stopping.store(true, ordering: .releasing)
+        condition.lock()
+        generation.add(1, ordering: .releasing)      // wakes spinning and sleeping workers
+        condition.broadcast()
+        condition.unlock()
+    }
+
     private func work() {
         var seen = 0
-        while true {
+        while !stopping.load(ordering: .acquiring) {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
@@ -105,6 +119,6 @@ final class WorkerPool: @unchecked Sendable {
         active += 1
         let body = job, count = slices
         condition.unlock()
-        if let body { claim(body, count) }
+        if let body, seats.subtract(1, ordering: .relaxed).newValue >= 0 { claim(body, count) }
     }
 }

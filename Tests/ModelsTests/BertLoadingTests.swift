@@ -67,14 +67,18 @@ import Tensor
 
     @Test func badInputsAreRejected() throws {
         let model = try load(weights(config))
-        #expect { try model.hiddenStates([[1, 99]]) } throws: { ($0 as? ModelError)?.kind == .invalidInput }
-        #expect { try model.hiddenStates([Array(repeating: 1, count: 13)]) } throws: { ($0 as? ModelError)?.kind == .invalidInput }
+        let id = #expect(throws: ModelError.self) { try model.hiddenStates([[1, 2], [1, 99]]) }
+        #expect(id?.kind == .invalidInput && id?.message.hasPrefix("sequence 1 has token id 99 outside the vocabulary") == true)
+        let long = #expect(throws: ModelError.self) { try model.hiddenStates([Array(repeating: 1, count: 13)]) }
+        #expect(long?.kind == .invalidInput && long?.message.contains("has 13 tokens; this model takes at most") == true)
     }
 
     @Test func configurationValidates() throws {
-        #expect(throws: ModelError.self) { try BertConfiguration(vocabularySize: 10, hiddenSize: 10, layerCount: 1, headCount: 3, intermediateSize: 4) }
+        let heads = #expect(throws: ModelError.self) { try BertConfiguration(vocabularySize: 10, hiddenSize: 10, layerCount: 1, headCount: 3, intermediateSize: 4) }
+        #expect(heads?.message == "BERT hidden_size 10 is not divisible by num_attention_heads 3")
         let json = #"{"vocab_size": 5, "hidden_size": 4, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 8, "hidden_act": "relu"}"#
-        #expect(throws: ModelError.self) { try JSONDecoder().decode(BertConfiguration.self, from: Data(json.utf8)) }
+        let activation = #expect(throws: ModelError.self) { try JSONDecoder().decode(BertConfiguration.self, from: Data(json.utf8)) }
+        #expect(activation?.message.contains("hidden_act 'relu' is not supported") == true)
     }
 
     @Test func missingModelFolderSaysRunMakeDeps() {

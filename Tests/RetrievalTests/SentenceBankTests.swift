@@ -47,8 +47,10 @@ import Tensor
     }
 
     @Test func wrongDimensionsAndSettingsAreErrors() {
-        #expect(throws: RetrievalError.self) { try bank.nearest(anatomy: "right lung", token: [1, 2, 3]) }
-        #expect(throws: RetrievalError.self) { try bank.retrieve(anatomy: "right lung", token: [1]) }
+        let three = #expect(throws: RetrievalError.self) { try bank.nearest(anatomy: "right lung", token: [1, 2, 3]) }
+        #expect(three?.message == "query token has 3 values; the bank holds 2-d vectors")
+        let one = #expect(throws: RetrievalError.self) { try bank.retrieve(anatomy: "right lung", token: [1]) }
+        #expect(one?.message == "query token has 1 values; the bank holds 2-d vectors")
         #expect(throws: RetrievalError.self) {
             try SentenceBank(entries: [.init(anatomy: "a", sentence: "b", kinds: [])], vectors: Tensor(shape: [2, 2]))
         }

@@ -50,12 +50,15 @@ import Testing
     @Test func corruptHeadersAreRejected() throws {
         let path = temporaryPath("bad.safetensors")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        for bad in [Data([1, 2, 3]), Data([0xFF, 0xFF, 0, 0, 0, 0, 0, 0]) + Data(repeating: 0, count: 20),
-                    Data([4, 0, 0, 0, 0, 0, 0, 0]) + Data("nope".utf8)] {
+        for (bad, reason) in [(Data([1, 2, 3]), "too short for a safetensors header"),
+                              (Data([0xFF, 0xFF, 0, 0, 0, 0, 0, 0]) + Data(repeating: 0, count: 20), "header length 65535 does not fit"),
+                              (Data([4, 0, 0, 0, 0, 0, 0, 0]) + Data("nope".utf8), "header is not a JSON object")] {
             try bad.write(to: URL(fileURLWithPath: path))
-            #expect(throws: SafeTensorsError.self) { try SafeTensorsFile(path: path) }
+            let error = #expect(throws: SafeTensorsError.self) { try SafeTensorsFile(path: path) }
+            #expect(error?.reason.contains(reason) == true, "\(String(describing: error))")
         }
-        #expect(throws: SafeTensorsError.self) { try SafeTensorsFile(path: path + ".missing") }
+        let missing = #expect(throws: SafeTensorsError.self) { try SafeTensorsFile(path: path + ".missing") }
+        #expect(missing?.reason.hasPrefix("cannot open") == true)
     }
 
     /// A file made of a raw 8-byte header length, `header` and `data`.
