@@ -68,6 +68,37 @@ def test_eval_names_the_line_and_field_of_a_malformed_manifest(tmp_path):
     assert f"{manifest}:2: true box of '{name}' is " in result.stderr and "4 finite numbers" in result.stderr, result.stderr
 
 
+def peak_rss_mb(args: list[str]) -> tuple[int, float]:
+    """Exit status and peak resident memory (MB) of one child process (wait4: this child only)."""
+    env = dict(os.environ, LD_LIBRARY_PATH=str(ROOT / ".cache/librdkafka"))
+    child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, usage.ru_maxrss / 1024
+
+
+# The stated bound (README): one study in `anatomix analyze` peaks at the model and runtime (40 MB
+# measured on a 512 px study; 64 allowed) plus the decode (the file + 6 bytes a pixel) plus the
+# letterbox's rows (height x 1 KB at a 256 px canvas). The padded square the letterbox used to build
+# (longest side² x 4 bytes) would put the 12 MP study below at ~170 MB, over its ~137 MB bound.
+def memory_bound_mb(pixels: int, file_bytes: int, height: int) -> float:
+    return 64 + (file_bytes + 6 * pixels + height * 1024) / 2**20
+
+
+def test_memory_stays_within_the_stated_bound(tmp_path):
+    thin = tmp_path / "thin.png"                                   # 4 KB claiming 64 x 60000: refused from the header
+    thin.write_bytes(png(64, 60000, 8, 0, zlib.compress(b"\x00" * 64)))
+    status, peak = peak_rss_mb([str(BINARY), "analyze", str(thin)])
+    assert status == 1 and peak < memory_bound_mb(0, thin.stat().st_size, 0), peak
+    # a valid 16-bit 3000 x 4000 study (12 MP) is analysed within the bound
+    rows = np.tile((np.arange(3000) * 21).astype(">u2"), (4000, 1))
+    big = tmp_path / "big.png"
+    big.write_bytes(png(3000, 4000, 16, 0, zlib.compress(b"".join(b"\x00" + row.tobytes() for row in rows), 1)))
+    status, peak = peak_rss_mb([str(BINARY), "analyze", str(big)])
+    bound = memory_bound_mb(3000 * 4000, big.stat().st_size, 4000)
+    assert status == 0 and peak < bound, (status, peak, bound)
+
+
 def test_sixteen_bit_rgb_non_square_gives_boxes_in_original_pixels(tmp_path):
     sample = np.asarray(Image.open(next((ROOT / "Samples/images").glob("*.png"))).convert("L"), dtype=np.float64)
     tall = np.pad(sample, ((0, 0), (40, 90)))                          # non-square, off-centre
