@@ -12,7 +12,7 @@ struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Analyze a chest X-ray PNG: 36 anatomy boxes, tokens, likely findings, 14 label probabilities.")
 
-    @Argument(help: "A PNG (8/16-bit gray or colour, at least 64 px a side, at most 100 MP).")
+    @Argument(help: "A PNG (8/16-bit gray or colour; at least 64 px a side, within the limits below).")
     var image: String
 
     @Option(help: "Also write <name>.json and <name>.overlay.png here.")
@@ -22,13 +22,14 @@ struct Analyze: ParsableCommand {
     var modelDir: String?
 
     @OptionGroup var compute: ComputeOptions
+    @OptionGroup(title: "Image limits") var imageLimits: ImageLimitOptions
 
     func run() throws {
         ComputeThreads.set(compute.threads)
         let model = modelDir ?? ModelLocations.anatomiX.path
         do {
             var clock = Stopwatch()
-            let picture = try PNGCodec.read(path: image)
+            let picture = try PNGCodec.read(path: image, limits: imageLimits.limits)
             let decoded = clock.lap()
             let (perceptionStage, retrievalStage) = (try PerceptionStage(modelDirectory: model), try RetrievalStage(modelDirectory: model))
             let loaded = clock.lap()

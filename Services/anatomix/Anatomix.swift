@@ -1,4 +1,5 @@
 import ArgumentParser
+import Imaging
 
 /// `anatomix`: the AnatomiX command line (thin wiring over the Shared/ libraries).
 @main
@@ -7,6 +8,27 @@ struct Anatomix: ParsableCommand {
         commandName: "anatomix",
         abstract: "AnatomiX on CPU: anatomy-aware chest X-ray interpretation.",
         subcommands: [Embed.self, Similarity.self, Analyze.self, Eval.self])
+}
+
+/// Limits on input images, checked from the PNG header before any pixel is decoded
+/// (`PNGCodec.Limits`; the pipeline workers take the same from their configuration).
+struct ImageLimitOptions: ParsableArguments {
+    @Option(help: "Largest image in pixels (default: 40000000).")
+    var maxPixels: Int = PNGCodec.Limits().maximumPixels
+    @Option(help: "Longest side in pixels (default: 16384).")
+    var maxSide: Int = PNGCodec.Limits().maximumSide
+    @Option(help: "Largest long side / short side (default: 4).")
+    var maxAspectRatio: Double = PNGCodec.Limits().maximumAspectRatio
+
+    var limits: PNGCodec.Limits {
+        PNGCodec.Limits(maximumSide: maxSide, maximumPixels: maxPixels, maximumAspectRatio: maxAspectRatio)
+    }
+
+    func validate() throws {
+        guard maxPixels >= 64 * 64, maxSide >= 64, maxAspectRatio >= 1, maxAspectRatio.isFinite else {
+            throw ValidationError("--max-pixels must be at least 4096, --max-side at least 64 and --max-aspect-ratio a number >= 1")
+        }
+    }
 }
 
 /// Options every model-running command shares.

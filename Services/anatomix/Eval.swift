@@ -32,6 +32,7 @@ struct Eval: ParsableCommand {
     var limit: Int = 0
 
     @OptionGroup var compute: ComputeOptions
+    @OptionGroup(title: "Image limits") var imageLimits: ImageLimitOptions
 
     var requested: Set<String> { Set(tasks.split(separator: ",").map(String.init)) }
 
@@ -53,7 +54,7 @@ struct Eval: ParsableCommand {
         var collected = EvalCollection()
         for (i, study) in studies.enumerated() {
             let path = root.appendingPathComponent(study.image).path
-            let perception = try stage.perceive(try PNGCodec.read(path: path))
+            let perception = try stage.perceive(try PNGCodec.read(path: path, limits: imageLimits.limits))
             try collected.add(study: study, perception: perception, bank: bank, manifest: manifest, line: i + 1)
             if (i + 1) % 50 == 0 { FileHandle.standardError.write(Data("\reval: \(i + 1)/\(studies.count)".utf8)) }
         }

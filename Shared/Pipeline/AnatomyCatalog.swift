@@ -26,6 +26,10 @@ public struct AnatomyCatalog: Codable, Sendable, Equatable {
             guard catalog.anatomies.map(\.index) == Array(catalog.anatomies.indices) else {
                 throw PipelineError("\(path): anatomy indices are not 0..<\(catalog.anatomies.count) in order")
             }
+            var seen = Set<String>()
+            if let twice = catalog.anatomies.map(\.name).first(where: { !seen.insert($0).inserted }) {
+                throw PipelineError("\(path): anatomy '\(twice)' is listed twice; each name must be unique")
+            }
             return catalog
         } catch let error as PipelineError {
             throw error

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Models
 import TestSupport
 import Testing
 @testable import Pipeline
@@ -33,6 +34,19 @@ import Testing
     }
 
     @Test func missingModelFolderIsAClearError() {
-        #expect(throws: (any Error).self) { try PerceptionStage(modelDirectory: "/nonexistent/model") }
+        let error = #expect(throws: ModelError.self) { try PerceptionStage(modelDirectory: "/nonexistent/model") }
+        #expect(error?.kind == .missingFile)
+        #expect(error?.message == "/nonexistent/model/config.json is missing: is /nonexistent/model an AnatomiX model folder? (make train-apm writes one)")
+    }
+
+    @Test func anAnatomyListWithADuplicateNameIsAnError() throws {
+        let source = try String(contentsOf: Repository.root.appendingPathComponent("Schemas/anatomies.v1.json"), encoding: .utf8)
+        let twice = source.replacingOccurrences(of: "\"name\": \"right lung\"", with: "\"name\": \"left lung\"")
+        #expect(twice != source, "Schemas/anatomies.v1.json no longer names \"right lung\" that way")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("anatomies-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try twice.write(toFile: path, atomically: true, encoding: .utf8)
+        let error = #expect(throws: PipelineError.self) { try AnatomyCatalog.load(path: path) }
+        #expect(error?.message == "\(path): anatomy 'left lung' is listed twice; each name must be unique")
     }
 }
