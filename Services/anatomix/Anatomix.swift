@@ -13,11 +13,11 @@ struct Anatomix: ParsableCommand {
 /// Limits on input images, checked from the PNG header before any pixel is decoded
 /// (`PNGCodec.Limits`; the pipeline workers take the same from their configuration).
 struct ImageLimitOptions: ParsableArguments {
-    @Option(help: "Largest image in pixels (default: 40000000).")
+    @Option(help: "Largest image in pixels.")
     var maxPixels: Int = PNGCodec.Limits().maximumPixels
-    @Option(help: "Longest side in pixels (default: 16384).")
+    @Option(help: "Longest side in pixels.")
     var maxSide: Int = PNGCodec.Limits().maximumSide
-    @Option(help: "Largest long side / short side (default: 4).")
+    @Option(help: "Largest long side / short side.")
     var maxAspectRatio: Double = PNGCodec.Limits().maximumAspectRatio
 
     var limits: PNGCodec.Limits {
@@ -33,7 +33,7 @@ struct ImageLimitOptions: ParsableArguments {
 
 /// Options every model-running command shares.
 struct ComputeOptions: ParsableArguments {
-    @Option(help: "Threads for matrix products and batches (default: 1).")
+    @Option(help: "Threads for convolutions, products, attention heads and batches.")
     var threads: Int = 1
 
     func validate() throws {
