@@ -17,8 +17,8 @@ func library(_ name: String, dependencies: [Target.Dependency] = [], settings: [
 }
 
 func tests(_ name: String, dependencies: [Target.Dependency]) -> Target {
-    .testTarget(name: "\(name)Tests", dependencies: dependencies + ["TestSupport"], path: "Tests/\(name)Tests",
-                swiftSettings: strict)
+    .testTarget(name: "\(name)Tests", dependencies: dependencies + ["TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+                path: "Tests/\(name)Tests", swiftSettings: strict)
 }
 
 let package = Package(
@@ -32,6 +32,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // C libraries from Debian packages (see `make deps`).

@@ -98,8 +98,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] >= offsets[0] else {
             throw fail("tensor '\(name)' has invalid shape \(shape) or offsets \(offsets)")
         }
-        var expected = dtype.byteSize                   // checked: a crafted shape must not wrap around
-        for side in shape {
+        var expected = shape.contains(0) ? 0 : dtype.byteSize   // checked: a crafted shape must not wrap around
+        for side in shape where expected > 0 {
             let (product, overflow) = expected.multipliedReportingOverflow(by: side)
             guard !overflow, product <= dataSize else {
                 throw fail("tensor '\(name)' \(dtypeName)\(shape) needs more than the file's \(dataSize) data bytes (truncated or corrupt header)")
