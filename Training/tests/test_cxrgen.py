@@ -33,13 +33,40 @@ def test_same_seed_same_bytes(generator):
     assert png_bytes(a_img, 8) != png_bytes(c_img, 8)
 
 
-def test_all_36_boxes_inside_and_non_empty(studies):
+def test_all_36_boxes_are_named_and_non_empty(studies):
     for image, record in studies:
         assert image.shape == (256, 256) and 0 <= image.min() and image.max() <= 1
         assert [a["name"] for a in record["anatomies"]] == [a["name"] for a in assets.anatomies()]
         for a in record["anatomies"]:
             x1, y1, x2, y2 = a["box"]
-            assert 0 <= x1 < x2 <= 256 and 0 <= y1 < y2 <= 256, (record["id"], a)
+            assert x2 - x1 >= 2 and y2 - y1 >= 2, (record["id"], a)     # (inside the image by clipping)
+
+
+def test_boxes_are_the_tight_bounds_of_their_projected_structures(generator, monkeypatch):
+    """A box with a rule mask (lungs, zones, heart, vessels, airway, spine, clavicles) is exactly the
+    bounding box of that projected structure, mirrored with the image (names kept) when flipped."""
+    from cxrgen import study as S
+    from cxrgen.anatomy import box_of, flip_box
+    rules = []
+
+    class Recording(S.AnatomyBoxes):
+        def compute(self):
+            rules.append(self)
+            return super().compute()
+
+    monkeypatch.setattr(S, "AnatomyBoxes", Recording)
+    checked = 0
+    for index, flip in [(0, False), (1, True), (2, False), (3, True)]:
+        _, record = generator.make(12, index, force_flip=flip)
+        boxes = {a["name"]: a["box"] for a in record["anatomies"]}
+        for name, mask in rules[-1].masks.items():
+            if name in boxes and mask.any():
+                expected = [round(float(v), 1) for v in np.clip(box_of(mask), 0, 256)]
+                if flip:                              # the patient's right lung keeps its name, now on the image right
+                    expected = flip_box(expected, 256)
+                assert boxes[name] == pytest.approx(expected, abs=0.11), (record["id"], name)
+                checked += 1
+    assert checked >= 4 * 20
 
 
 def test_lung_zones_inside_their_lung(studies):
