@@ -65,7 +65,7 @@ test-swift:
 # The numeric tests again against an optimised build (its own scratch folder, so `make build` is not
 # rebuilt): parity, kernels, attention, convolution, safetensors and letterbox, as users run them.
 RELEASE_TESTS := ReleaseChecksTests|APMParityTests|APMTrainedParityTests|MiniLMParityTests|KernelLevelTests|AttentionTests|ConvolutionTests|SafeTensorsTests|LetterboxTests|PNG
-test-release:
+test-release: deps
 	swift build -c release --build-tests --scratch-path .build/release-tests -Xswiftc -enable-testing $(SWIFT_FLAGS)
 	$(RUNTIME_ENV) swift test -c release --skip-build --scratch-path .build/release-tests --filter '$(RELEASE_TESTS)' $(SWIFT_FLAGS)
 

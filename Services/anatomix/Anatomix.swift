@@ -11,7 +11,7 @@ struct Anatomix: ParsableCommand {
 }
 
 /// Limits on input images, checked from the PNG header before any pixel is decoded
-/// (`PNGCodec.Limits`; the pipeline workers take the same from their configuration).
+/// (`PNGCodec.Limits`, which the pipeline workers of [7/9] are to take from their configuration).
 struct ImageLimitOptions: ParsableArguments {
     @Option(help: "Largest image in pixels.")
     var maxPixels: Int = PNGCodec.Limits().maximumPixels

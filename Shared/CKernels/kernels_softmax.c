@@ -1,7 +1,8 @@
 // Row softmax with a vectorised exp (AVX-512F, AVX2 + FMA, portable C with libm's expf), chosen at run
 // time like the other kernels. The exp is Cephes' expf: x = n ln2 + r with |r| <= ln2 / 2, a degree-6
 // polynomial for e^r, then 2^n through the exponent bits; relative error about 2e-7 against expf.
-// Arguments below -87.3 (e^x under FLT_MIN), -inf included, give exactly 0, so masked keys get no weight.
+// Arguments below -87.3 (e^x under FLT_MIN), -inf included, give exactly 0, so masked keys get no weight;
+// a NaN logit makes its whole row NaN at every level (as libm's expf does), never a silent 0.
 #include <math.h>
 #include <stdint.h>
 
@@ -36,8 +37,8 @@ static void softmax_row_portable(float *x, int64_t n) {
 #define AVX2 __attribute__((target("avx2,fma")))
 
 static inline AVX512 __m512 exp_avx512(__m512 x) {   // x <= 0 here (the row's peak is subtracted)
-    const __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(EXP_LOW), _CMP_GE_OQ);
-    x = _mm512_max_ps(x, _mm512_set1_ps(EXP_LOW));
+    const __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(EXP_LOW), _CMP_NLT_UQ);   // NaN stays live
+    x = _mm512_max_ps(_mm512_set1_ps(EXP_LOW), x);                                       // (max returns its 2nd operand for NaN)
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
@@ -55,9 +56,9 @@ static inline AVX512 __m512 exp_avx512(__m512 x) {   // x <= 0 here (the row's p
 static AVX512 void softmax_row_avx512(float *x, int64_t n) {
     __m512 peak = _mm512_set1_ps(-INFINITY);
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) peak = _mm512_max_ps(peak, _mm512_loadu_ps(x + i));
+    for (; i + 16 <= n; i += 16) peak = _mm512_max_ps(_mm512_loadu_ps(x + i), peak);   // a NaN is skipped here, as in C
     const __mmask16 tail = (__mmask16)((1u << (n - i)) - 1);
-    peak = _mm512_mask_max_ps(peak, tail, peak, _mm512_maskz_loadu_ps(tail, x + i));
+    peak = _mm512_mask_max_ps(peak, tail, _mm512_maskz_loadu_ps(tail, x + i), peak);
     const __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(peak));
     __m512 sum = _mm512_setzero_ps();
     for (i = 0; i + 16 <= n; i += 16) {
@@ -76,8 +77,8 @@ static AVX512 void softmax_row_avx512(float *x, int64_t n) {
 }
 
 static inline AVX2 __m256 exp_avx2(__m256 x) {
-    const __m256 live = _mm256_cmp_ps(x, _mm256_set1_ps(EXP_LOW), _CMP_GE_OQ);
-    x = _mm256_max_ps(x, _mm256_set1_ps(EXP_LOW));
+    const __m256 live = _mm256_cmp_ps(x, _mm256_set1_ps(EXP_LOW), _CMP_NLT_UQ);
+    x = _mm256_max_ps(_mm256_set1_ps(EXP_LOW), x);
     const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
@@ -107,7 +108,7 @@ static inline AVX2 float hmax_avx2(__m256 v) {
 static AVX2 void softmax_row_avx2(float *x, int64_t n) {
     __m256 peak8 = _mm256_set1_ps(-INFINITY);
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) peak8 = _mm256_max_ps(peak8, _mm256_loadu_ps(x + i));
+    for (; i + 8 <= n; i += 8) peak8 = _mm256_max_ps(_mm256_loadu_ps(x + i), peak8);
     float peak = hmax_avx2(peak8);
     for (int64_t j = i; j < n; j++) peak = x[j] > peak ? x[j] : peak;
     const __m256 top = _mm256_set1_ps(peak);

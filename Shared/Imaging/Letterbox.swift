@@ -38,7 +38,8 @@ public struct Letterbox: Sendable, Equatable {
     /// `height x canvas + canvas²` floats whatever the aspect ratio (the padding is zeros, and the
     /// taps that fall on it are skipped, which leaves every sum exactly as over the square).
     public func apply(_ image: GrayImage) -> GrayImage {
-        precondition(image.width == width && image.height == height, "letterbox built for \(width)x\(height)")
+        precondition(image.width == width && image.height == height && image.pixels.count == width * height,
+                     "letterbox built for \(width)x\(height)")
         let (px, py) = (Int(offset.x), Int(offset.y))
         let horizontal = Resample.weights(from: side, to: canvas), vertical = Resample.weights(from: side, to: canvas)
         var rows = [Float](repeating: 0, count: height * canvas)          // each image row resampled to the canvas width

@@ -31,10 +31,6 @@ public enum PNGCodec {
         public static let none = Limits(minimumSide: 1, maximumSide: Int(Int32.max), maximumPixels: Int.max,
                                         maximumAspectRatio: .infinity, maximumBytes: Int.max)
 
-        /// Bytes a decode within these limits can hold at its peak: the file, libpng's buffer
-        /// (2 bytes a pixel at most) and the float image (4).
-        public var peakDecodeBytes: Int { maximumBytes + maximumPixels * 6 }
-
         func check(width: Int, height: Int, name: String) throws {
             let (short, long) = (min(width, height), max(width, height))
             guard short >= minimumSide else {
@@ -53,14 +49,27 @@ public enum PNGCodec {
         }
     }
 
-    /// Decodes the PNG at `path` (its size checked before it is read).
+    /// Decodes the PNG at `path`: a regular file, read up to the byte limit (a FIFO or a device
+    /// cannot stream unbounded data into memory).
     public static func read(path: String, limits: Limits = Limits()) throws -> GrayImage {
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-        if let size, size > limits.maximumBytes {
-            throw ImagingError(path: path, reason: "file is \(byteCount(size)); the limit is \(byteCount(limits.maximumBytes))")
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard let attributes else { throw ImagingError(path: path, reason: "cannot read the file (missing or unreadable)") }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            throw ImagingError(path: path, reason: "not a regular file; give the path of a PNG file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw ImagingError(path: path, reason: "cannot read the file (missing or unreadable)")
+        }
+        defer { try? handle.close() }
+        let cap = limits.maximumBytes == Int.max ? Int.max : limits.maximumBytes + 1
+        let data: Data
+        do {
+            data = try handle.read(upToCount: cap) ?? Data()
+        } catch {
+            throw ImagingError(path: path, reason: "cannot read the file: \(error)")
+        }
+        guard data.count <= limits.maximumBytes else {
+            throw ImagingError(path: path, reason: "file is over \(byteCount(limits.maximumBytes)), the limit")
         }
         return try decode(data, name: path, limits: limits)
     }
@@ -74,36 +83,38 @@ public enum PNGCodec {
             throw ImagingError(path: name, reason: "not a PNG file (bad signature); convert the image to PNG first")
         }
         // libpng keeps the pointer given to begin_read until finish_read: both run inside one closure.
+        // The png_image lives on the heap: libpng keeps its address (as its error pointer) across calls.
+        let image = UnsafeMutablePointer<png_image>.allocate(capacity: 1)
+        image.initialize(to: anatomix_png_image())
+        defer { png_image_free(image); image.deinitialize(count: 1); image.deallocate() }
         return try data.withUnsafeBytes { bytes in
-            var image = anatomix_png_image()
-            defer { png_image_free(&image) }
-            guard png_image_begin_read_from_memory(&image, bytes.baseAddress, bytes.count) != 0 else {
-                throw ImagingError(path: name, reason: "corrupt PNG header: \(message(image))")
+            guard png_image_begin_read_from_memory(image, bytes.baseAddress, bytes.count) != 0 else {
+                throw ImagingError(path: name, reason: "corrupt PNG header: \(message(image.pointee))")
             }
-            let sixteenBit = image.format & PNG_FORMAT_FLAG_LINEAR != 0
-            image.format = sixteenBit ? png_uint_32(PNG_FORMAT_LINEAR_Y) : png_uint_32(PNG_FORMAT_GRAY)
-            let (width, height) = (Int(image.width), Int(image.height))
+            let sixteenBit = image.pointee.format & PNG_FORMAT_FLAG_LINEAR != 0
+            image.pointee.format = sixteenBit ? png_uint_32(PNG_FORMAT_LINEAR_Y) : png_uint_32(PNG_FORMAT_GRAY)
+            let (width, height) = (Int(image.pointee.width), Int(image.pointee.height))
             try limits.check(width: width, height: height, name: name)
             guard width <= Int(Int32.max) / 2 else {
                 throw ImagingError(path: name, reason: "image is \(width) px wide; libpng takes at most \(Int32.max / 2)")
             }
             let pixels: [Float]
             if sixteenBit {
-                let samples: [UInt16] = try finishRead(&image, count: width * height, stride: width, name: name)
+                let samples: [UInt16] = try finishRead(image, count: width * height, stride: width, name: name)
                 pixels = samples.map { Float($0) / 65535 }
             } else {
-                let samples: [UInt8] = try finishRead(&image, count: width * height, stride: width, name: name)
+                let samples: [UInt8] = try finishRead(image, count: width * height, stride: width, name: name)
                 pixels = samples.map { Float($0) / 255 }
             }
             return GrayImage(width: width, height: height, pixels: pixels, bitDepth: sixteenBit ? 16 : 8)
         }
     }
 
-    private static func finishRead<Sample: FixedWidthInteger>(_ image: inout png_image, count: Int, stride: Int,
+    private static func finishRead<Sample: FixedWidthInteger>(_ image: UnsafeMutablePointer<png_image>, count: Int, stride: Int,
                                                               name: String) throws -> [Sample] {
         var buffer = [Sample](repeating: 0, count: count)
-        let ok = buffer.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, Int32(stride), nil) }
-        guard ok != 0 else { throw ImagingError(path: name, reason: "cannot decode PNG data (truncated?): \(message(image))") }
+        let ok = buffer.withUnsafeMutableBytes { png_image_finish_read(image, nil, $0.baseAddress, Int32(stride), nil) }
+        guard ok != 0 else { throw ImagingError(path: name, reason: "cannot decode PNG data (truncated?): \(message(image.pointee))") }
         return buffer
     }
 
@@ -132,18 +143,20 @@ public enum PNGCodec {
         guard width <= Int(UInt32.max), height <= Int(UInt32.max) else {
             throw ImagingError(path: name, reason: "image \(width)x\(height) is too large for PNG")
         }
-        var png = anatomix_png_image()
-        png.width = png_uint_32(width)
-        png.height = png_uint_32(height)
-        png.format = format
-        defer { png_image_free(&png) }
+        precondition(samples.count == width * height * (format == png_uint_32(PNG_FORMAT_RGB) ? 3 : 1), "samples for \(width)x\(height)")
+        let png = UnsafeMutablePointer<png_image>.allocate(capacity: 1)
+        png.initialize(to: anatomix_png_image())
+        defer { png_image_free(png); png.deinitialize(count: 1); png.deallocate() }
+        png.pointee.width = png_uint_32(width)
+        png.pointee.height = png_uint_32(height)
+        png.pointee.format = format
         return try samples.withUnsafeBytes { input in
             var size = 0
-            _ = png_image_write_to_memory(&png, nil, &size, 0, input.baseAddress, 0, nil)
+            _ = png_image_write_to_memory(png, nil, &size, 0, input.baseAddress, 0, nil)
             var output = [UInt8](repeating: 0, count: size)
-            let ok = output.withUnsafeMutableBytes { png_image_write_to_memory(&png, $0.baseAddress, &size, 0, input.baseAddress, 0, nil) }
+            let ok = output.withUnsafeMutableBytes { png_image_write_to_memory(png, $0.baseAddress, &size, 0, input.baseAddress, 0, nil) }
             guard ok != 0, size <= output.count else {
-                throw ImagingError(path: name, reason: "libpng could not encode: \(message(png))")
+                throw ImagingError(path: name, reason: "libpng could not encode: \(message(png.pointee))")
             }
             return Data(output.prefix(size))
         }

@@ -54,8 +54,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let fail = { (reason: String) in SafeTensorsError(path: path, reason: reason) }
         guard mapping.count >= 8 else { throw fail("file is \(mapping.count) bytes, too short for a safetensors header (truncated?)") }
         let declared = UInt64(littleEndian: mapping.bytes.loadUnaligned(as: UInt64.self))
-        guard declared > 1, declared <= UInt64(min(Self.maximumHeaderBytes, mapping.count - 8)) else {
-            throw fail("header length \(declared) does not fit in a \(mapping.count)-byte file or the \(Self.maximumHeaderBytes >> 20) MB header limit (truncated or not safetensors)")
+        guard declared <= UInt64(Self.maximumHeaderBytes) else {
+            throw fail("header length \(declared) is over the \(Self.maximumHeaderBytes >> 20) MB limit (corrupt or not safetensors)")
+        }
+        guard declared > 1, declared <= UInt64(mapping.count - 8) else {
+            throw fail("header length \(declared) does not fit in a \(mapping.count)-byte file (truncated or not safetensors)")
         }
         let headerLength = Int(declared)
         dataOffset = 8 + headerLength

@@ -23,6 +23,7 @@ final class WorkerPool: @unchecked Sendable {
     private let busy = Atomic<Bool>(false)
     private let seats = Atomic<Int>(0)          // workers that may still join the current job
     private let stopping = Atomic<Bool>(false)
+    private let running = Atomic<Int>(0)        // worker threads started and not yet exited
     private let condition = NSCondition()
     /// Guarded by `condition`.
     private var job: (@Sendable (Int) -> Void)?
@@ -89,7 +90,12 @@ final class WorkerPool: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Worker threads that are running (0 once a shut-down pool's threads have exited).
+    var runningWorkers: Int { running.load(ordering: .acquiring) }
+
     private func work() {
+        running.add(1, ordering: .releasing)
+        defer { running.subtract(1, ordering: .releasing) }
         var seen = 0
         while !stopping.load(ordering: .acquiring) {
             var spins = 0

@@ -78,8 +78,14 @@ import Testing
     @Test func craftedHeadersGiveTheReasonNotATrap() throws {
         let one = #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
         // a header length with the top bit set was read as -1 (and trapped in debug builds)
-        #expect(reason(try crafted(length: .max, header: one, data: [0, 0, 0, 0]))?.contains("header length 18446744073709551615") == true)
-        #expect(reason(try crafted(length: 200 << 20, header: one, data: []))?.contains("does not fit") == true)
+        #expect(reason(try crafted(length: .max, header: one, data: [0, 0, 0, 0]))?.contains("header length 18446744073709551615 is over") == true)
+        #expect(reason(try crafted(length: 2_000, header: one, data: []))?.contains("header length 2000 does not fit") == true)
+        // a header over the cap in a file big enough to hold it (sparse: no disk used)
+        let big = try crafted(length: UInt64(SafeTensorsFile.maximumHeaderBytes + 1), header: one, data: [])
+        let handle = try #require(FileHandle(forWritingAtPath: big))
+        try handle.truncate(atOffset: UInt64(SafeTensorsFile.maximumHeaderBytes + (1 << 20)))
+        try handle.close()
+        #expect(reason(big)?.contains("is over the 100 MB limit") == true)
         // a shape whose element count wraps around Int must not pass as "needs 0 bytes"
         let wrap = #"{"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}}"#
         #expect(reason(try crafted(header: wrap, data: []))?.contains("needs more than the file's 0 data bytes") == true)

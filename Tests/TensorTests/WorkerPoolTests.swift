@@ -11,14 +11,28 @@ import Testing
 
     @Test(arguments: [2, 3])
     func slicesRunOnAsManyThreadsAsAskedFor(threads: Int) {
+        // a pool of its own (the shared one may be busy with another test, and then runs in turn)
+        let pool = WorkerPool(workers: 4)
+        defer { pool.shutdown() }
         let seen = Mutex<Set<UInt>>([])
-        // each slice takes 30 ms, so the caller cannot finish them all before the workers join
-        ComputeThreads.parallelFor(threads) { _ in
+        // each slice takes 30 ms, so the caller cannot finish them all before the workers join;
+        // 6 slices on `threads` threads: the seat limit keeps the other workers out
+        pool.run(6, threads: threads) { _ in
             seen.withLock { _ = $0.insert(Self.threadID()) }
             Thread.sleep(forTimeInterval: 0.03)
         }
         #expect(seen.withLock { $0.count } == threads)
-        #expect(ComputeThreads.pool(threads: threads).threads >= threads)
+    }
+
+    @Test func aShutDownPoolsThreadsExit() async throws {
+        let pool = WorkerPool(workers: 3)
+        pool.run(3, threads: 3) { _ in Thread.sleep(forTimeInterval: 0.01) }
+        for _ in 0..<200 where pool.runningWorkers < 3 { try await Task.sleep(nanoseconds: 10_000_000) }
+        #expect(pool.runningWorkers == 3)
+        pool.shutdown()
+        for _ in 0..<200 where pool.runningWorkers > 0 { try await Task.sleep(nanoseconds: 10_000_000) }
+        #expect(pool.runningWorkers == 0)
+        pool.run(4, threads: 4) { _ in }                  // a late job on it still completes, on the caller
     }
 
     @Test func oneSliceRunsOnTheCaller() {

@@ -51,6 +51,10 @@ def test_too_small_and_missing_files(tmp_path):
     assert result.returncode != 0 and "both sides must be at least 64 px" in result.stderr, result.stderr
     result = analyze(tmp_path / "absent.png")
     assert result.returncode != 0 and "absent.png: cannot read the file" in result.stderr, result.stderr
+    fifo = tmp_path / "pipe.png"                                  # would stream without end into memory
+    os.mkfifo(fifo)
+    result = analyze(fifo)
+    assert result.returncode == 1 and "pipe.png: not a regular file" in result.stderr, result.stderr
 
 
 def test_eval_names_the_line_and_field_of_a_malformed_manifest(tmp_path):
