@@ -115,7 +115,7 @@ dataset-test: deps
 
 # The APM. train-apm: 8k training + 500 validation studies (resumed if interrupted), then 5 epochs
 # fine-tuning the model in INIT (default: the committed one) with the [4/9] objectives (real-shape
-# variants, retrieval loss, weighted label BCE, flip 0.5; ~25 min on 2 cores), exported to
+# variants, retrieval loss, weighted label BCE, flip 0.5; ~40 min on 2 cores at output stride 16), exported to
 # Weights/anatomix-tiny with its parity fixture. train-apm-scratch: the same from random weights
 # ([3/7]'s schedule: 10 epochs, then 3 at lr 5e-5 with flip 0.5; ~70 min).
 TRAIN_N ?= 8000
