@@ -41,14 +41,14 @@ public struct Letterbox: Sendable, Equatable {
         precondition(image.width == width && image.height == height && image.pixels.count == width * height,
                      "letterbox built for \(width)x\(height)")
         let (px, py) = (Int(offset.x), Int(offset.y))
-        let horizontal = Resample.weights(from: side, to: canvas), vertical = Resample.weights(from: side, to: canvas)
+        let taps = Resample.weights(from: side, to: canvas)                  // the same along both axes of the square
         var rows = [Float](repeating: 0, count: height * canvas)          // each image row resampled to the canvas width
         image.pixels.withUnsafeBufferPointer { source in
             rows.withUnsafeMutableBufferPointer { rows in
                 for y in 0..<height {
-                    for (ox, taps) in horizontal.enumerated() {
+                    for (ox, tapsX) in taps.enumerated() {
                         var acc: Float = 0
-                        for (x, w) in taps where x >= px && x < px + width { acc += source[y * width + x - px] * w }
+                        for (x, w) in tapsX where x >= px && x < px + width { acc += source[y * width + x - px] * w }
                         rows[y * canvas + ox] = acc
                     }
                 }
@@ -57,8 +57,8 @@ public struct Letterbox: Sendable, Equatable {
         var out = [Float](repeating: 0, count: canvas * canvas)
         rows.withUnsafeBufferPointer { rows in
             out.withUnsafeMutableBufferPointer { out in
-                for (oy, taps) in vertical.enumerated() {
-                    for (y, w) in taps where y >= py && y < py + height {
+                for (oy, tapsY) in taps.enumerated() {
+                    for (y, w) in tapsY where y >= py && y < py + height {
                         for x in 0..<canvas { out[oy * canvas + x] += rows[(y - py) * canvas + x] * w }
                     }
                 }

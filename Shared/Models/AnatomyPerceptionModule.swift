@@ -100,33 +100,24 @@ public struct AnatomyPerceptionModule: Sendable {
         let cls = Tensor(shape: [b, d], storage: clsRows)                                        // [B, d]
         let attended = featureAttention.crossAttention(query: decoded, memory: memory, threads: threads)
         var logits = labelHead(cls)
-        if let tokenLabelHead { logits = logits + Self.logMeanExp(tokenLabelHead(Self.spatialTokens(memory))) }
+        if let tokenLabelHead { logits = logits + Self.logMeanExp(tokenLabelHead(memory), skippingFirst: 1) }   // not the CLS row
         let (boxes, anatomical) = (box.map { 1 / (1 + exp(-$0)) }, featureProjection(attended))
         let end = DispatchTime.now().uptimeNanoseconds
         return ApmOutput(boxes: boxes, logits: logits, tokens: anatomical, memory: memory,
                          backboneSeconds: Double(backboneDone - start) / 1e9, transformerSeconds: Double(end - backboneDone) / 1e9)
     }
 
-    /// `[B, 1 + N, d]` memory without its CLS row: `[B, N, d]`.
-    static func spatialTokens(_ memory: Tensor) -> Tensor {
-        let (b, rows, d) = (memory.shape[0], memory.shape[1], memory.shape[2])
-        var out = [Float]()
-        out.reserveCapacity(b * (rows - 1) * d)
-        for i in 0..<b { out += memory.storage[((i * rows + 1) * d)..<((i + 1) * rows * d)] }
-        return Tensor(shape: [b, rows - 1, d], storage: out)
-    }
-
-    /// `[B, N, L]` -> `[B, L]`: log(mean over N of exp(x)), computed stably (max subtracted first).
-    static func logMeanExp(_ x: Tensor) -> Tensor {
+    /// `[B, N, L]` -> `[B, L]`: log(mean over rows `first..<N` of exp(x)), computed stably (max subtracted first).
+    static func logMeanExp(_ x: Tensor, skippingFirst first: Int) -> Tensor {
         let (b, n, l) = (x.shape[0], x.shape[1], x.shape[2])
         var out = [Float](repeating: 0, count: b * l)
         for i in 0..<b {
             for k in 0..<l {
                 var peak = -Float.infinity
-                for p in 0..<n { peak = max(peak, x.storage[(i * n + p) * l + k]) }
+                for p in first..<n { peak = max(peak, x.storage[(i * n + p) * l + k]) }
                 var sum: Float = 0
-                for p in 0..<n { sum += exp(x.storage[(i * n + p) * l + k] - peak) }
-                out[i * l + k] = peak + log(sum / Float(n))
+                for p in first..<n { sum += exp(x.storage[(i * n + p) * l + k] - peak) }
+                out[i * l + k] = peak + log(sum / Float(n - first))
             }
         }
         return Tensor(shape: [b, l], storage: out)

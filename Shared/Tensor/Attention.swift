@@ -33,11 +33,10 @@ public enum Attention {
             BLAS.gemm(transposeA: false, transposeB: true, m: queries, n: keys, k: headDim, alpha: scale,
                       a: q.base + column, lda: q.rowStride, b: k.base + column, ldb: k.rowStride,
                       c: scratch, ldc: keys)
-            for i in 0..<queries {
-                let row = scratch + i * keys
-                if let keyMask { for j in 0..<keys where keyMask[j] == 0 { row[j] = -.infinity } }
-                Normalization.softmaxInPlace(row, count: keys)
+            if let keyMask {
+                for i in 0..<queries { for j in 0..<keys where keyMask[j] == 0 { scratch[i * keys + j] = -.infinity } }
             }
+            Normalization.softmaxRows(scratch, rows: queries, width: keys)
             // out_h [L, dh] = P V_h
             BLAS.gemm(transposeA: false, transposeB: false, m: queries, n: headDim, k: keys,
                       a: scratch, lda: keys, b: v.base + column, ldb: v.rowStride,

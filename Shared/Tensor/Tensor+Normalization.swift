@@ -30,7 +30,7 @@ extension Tensor {
         var out = self
         let rows = count / max(width, 1)
         out.storage.withUnsafeMutableBufferPointer { x in
-            if let base = x.baseAddress { anatomix_softmax_rows(base, Int64(rows), Int64(width)) }
+            if let base = x.baseAddress { Normalization.softmaxRows(base, rows: rows, width: width) }
         }
         return out
     }
@@ -107,10 +107,9 @@ public enum Normalization {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
-    /// In-place softmax of `count` floats (the C kernel's vectorised exp at AVX2 and AVX-512 level;
-    /// a -inf entry gets exactly 0).
-    public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        guard count > 0 else { return }
-        anatomix_softmax_rows(x, 1, Int64(count))
+    /// In-place softmax of each of `rows` rows of `width` floats (the C kernel's vectorised exp at
+    /// AVX2 and AVX-512 level; a -inf entry gets exactly 0).
+    public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        anatomix_softmax_rows(x, Int64(rows), Int64(width))
     }
 }

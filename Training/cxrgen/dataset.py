@@ -96,21 +96,6 @@ def progress(done: int, total: int, start: float, first: int = 0) -> None:
     sys.stderr.flush()
 
 
-def completed_lines(manifest: Path) -> int:
-    """Complete lines of an interrupted manifest; a torn last line is cut off."""
-    if not manifest.exists():
-        return 0
-    data = manifest.read_bytes()
-    keep = data[: data.rfind(b"\n") + 1]
-    if len(keep) != len(data):
-        manifest.write_bytes(keep)
-    return keep.count(b"\n")
-
-
-def lines_of(job: Job) -> int:
-    return 2 if job[4] not in (None, "hires") else 1
-
-
 def ids_of(job: Job) -> list[set[str]]:
     """The ids each line of `job` may carry (an unforced flip is the generator's choice)."""
     seed, index, flip, _, variant = job
@@ -121,6 +106,10 @@ def ids_of(job: Job) -> list[set[str]]:
     if variant is not None:
         out.append({study_id(seed, index, f, variant) for f in flips})
     return out
+
+
+def lines_of(job: Job) -> int:
+    return len(ids_of(job))
 
 
 def check_plan(out: Path, settings: dict, resume: bool) -> None:
@@ -136,12 +125,15 @@ def check_plan(out: Path, settings: dict, resume: bool) -> None:
 
 
 def completed_jobs(manifest: Path, todo: list[Job]) -> int:
-    """Jobs whose every line is in an interrupted manifest; lines of a half-written job are cut off.
-    A line that is not the job planned at its place (another seed, size or plan) is an error."""
-    lines = completed_lines(manifest)
-    records = manifest.read_text().splitlines() if lines else []
+    """Jobs whose every line is in an interrupted manifest; a torn last line and the lines of a
+    half-written job are cut off. A line that is not the job planned at its place (another seed,
+    size or plan) is an error."""
+    if not manifest.exists():
+        return 0
+    text = manifest.read_text()
+    records = text[: text.rfind("\n") + 1].splitlines()        # complete lines only
     done, kept = 0, 0
-    while done < len(todo) and kept + lines_of(todo[done]) <= lines:
+    while done < len(todo) and kept + lines_of(todo[done]) <= len(records):
         for offset, allowed in enumerate(ids_of(todo[done])):
             try:
                 record = json.loads(records[kept + offset])
@@ -153,9 +145,9 @@ def completed_jobs(manifest: Path, todo: list[Job]) -> int:
                                  "or a new --out without --resume")
         kept += lines_of(todo[done])
         done += 1
-    if kept != lines:
-        data = manifest.read_bytes().split(b"\n")
-        manifest.write_bytes(b"\n".join(data[:kept]) + (b"\n" if kept else b""))
+    complete = "".join(r + "\n" for r in records[:kept])
+    if complete != text:
+        manifest.write_text(complete)
     return done
 
 
