@@ -69,3 +69,15 @@ def bank() -> dict[str, dict]:
                             positive[kinds[0]].append(s)
     return {"positive": {k: sorted(set(v)) for k, v in positive.items()},
             "normal": {k: sorted(set(v)) for k, v in normal.items()}}
+
+
+def report_texts() -> list[str]:
+    """Every FINDINGS and IMPRESSION text of the IU reports, whole (the tokenizer's real-text corpus)."""
+    texts = []
+    with tarfile.open(assets.xrv_dir() / "NLMCXR_reports.tgz") as tar:
+        for member in tar:
+            if member.isfile():
+                xml = tar.extractfile(member).read().decode("utf-8", "replace")
+                texts += [t.strip() for _, t in re.findall(r'<AbstractText Label="(FINDINGS|IMPRESSION)">([^<]*)</AbstractText>', xml)
+                          if t.strip()]
+    return texts
