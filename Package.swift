@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Language", targets: ["Language"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,6 +48,7 @@ let package = Package(
         library("Imaging", dependencies: ["CPNG"]),
         library("Tokenizers"),
         library("Models", dependencies: ["Tensor", "Tokenizers"]),
+        library("Language", dependencies: ["Tensor", "Models", "Tokenizers"]),
         library("Messaging", dependencies: ["CRdKafka"]),
         library("Retrieval", dependencies: ["Tensor"]),
         library("Evaluation"),
@@ -67,6 +69,7 @@ let package = Package(
         tests("Imaging", dependencies: ["Imaging"]),
         tests("Tokenizers", dependencies: ["Tokenizers"]),
         tests("Models", dependencies: ["Models", "Tensor", "Tokenizers", "Imaging"]),
+        tests("Language", dependencies: ["Language", "Models", "Tensor", "Tokenizers"]),
         tests("Messaging", dependencies: ["Messaging"]),
         tests("Retrieval", dependencies: ["Retrieval", "Tensor"]),
         tests("Evaluation", dependencies: ["Evaluation"]),

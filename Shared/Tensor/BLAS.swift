@@ -34,4 +34,16 @@ public enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha,
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    /// `y = alpha * A x + beta * y` (or `Aᵀ x` with `transpose`) with row-major `A: [m, n]`, row stride `lda`.
+    @inline(__always)
+    public static func gemv(
+        transpose: Bool, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>
+    ) {
+        guard m > 0, n > 0 else { return }
+        _ = singleThreaded
+        cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha,
+                    a, Int32(lda), x, 1, beta, y, 1)
+    }
 }
