@@ -1,0 +1,42 @@
+"""Export the AnatomiX language model next to the APM in a model folder:
+
+    lm/config.json, lm/model.safetensors   the LlamaForCausalLM (its own names; fp16), loadable by
+                                           transformers and by Swift's LlamaModel as any Llama checkpoint
+    lm/tokenizer.json                      the byte-level BPE with the AnatomiX special tokens
+    projectors.safetensors                 image_projector.*, object_projector.* (fp16)
+    language.json                          the prompt settings both languages read
+    model.json                             gains "language" (how it was trained, the lm/ digest)"""
+from __future__ import annotations
+
+import copy
+import datetime
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from . import prompt as P
+from .tokenizer import LOCATION_BINS
+
+
+def export_language(folder: Path, model, tokenizer, tokenizer_path: Path, training: dict) -> None:
+    lm = folder / "lm"
+    lm.mkdir(parents=True, exist_ok=True)
+    llm = copy.deepcopy(model.llm).half()
+    llm.save_pretrained(lm, safe_serialization=True)
+    (lm / "generation_config.json").unlink(missing_ok=True)
+    shutil.copyfile(tokenizer_path, lm / "tokenizer.json")
+    projectors = {k: v.half().contiguous() for k, v in model.state_dict().items() if k.split(".")[0].endswith("_projector")}
+    save_file(projectors, str(folder / "projectors.safetensors"))
+    settings = {"version": 1, "image_tokens": P.IMAGE_TOKENS, "image_pool": 4, "location_bins": LOCATION_BINS,
+                "ablation": bool(training.get("ablation")), "max_new_tokens": 160}
+    (folder / "language.json").write_text(json.dumps(settings, indent=1) + "\n")
+    digest = hashlib.sha256((lm / "model.safetensors").read_bytes() + (folder / "projectors.safetensors").read_bytes()).hexdigest()[:12]
+    card_path = folder / "model.json"
+    card = json.loads(card_path.read_text()) if card_path.exists() else {"name": folder.name, "training": {}}
+    card["language"] = {"version": f"{datetime.date.today().isoformat()}.{digest}", "training": training}
+    card_path.write_text(json.dumps(card, indent=1) + "\n")
+    print(f"exported the language model to {folder} ({card['language']['version']})")
