@@ -12,7 +12,7 @@ RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch clean
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -136,6 +136,32 @@ train-apm-scratch: train-deps
 	  --epochs 3 --lr 5e-5 --flip-p 0.5 --run Training/runs/apm-finetune --export Weights/anatomix-tiny
 	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
 
+# The fine label branch on the committed APM (everything else frozen: boxes, tokens and bank do not move),
+# on the first LABEL_STUDIES training studies; ~20 min on 2 cores. Exported into Weights/anatomix-tiny.
+LABEL_STUDIES ?= 8000
+train-apm-labels: train-deps
+	$(CXRGEN) -m cxrgen.dataset --n $(LABEL_STUDIES) --out data/train --seed 1 --size 256 --resume
+	$(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
+	PYTHONPATH=Training $(PY) Training/train_apm_labels.py --data data/train --val data/val --studies $(LABEL_STUDIES) \
+	  --model Weights/anatomix-tiny --export Weights/anatomix-tiny $(TRAIN_ARGS)
+	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
+
+# The language model on the frozen APM's cached outputs (LM_STUDIES training studies + mirrored copies):
+# projectors first, then everything, LM_MINUTES of training; resumable; exported next to the APM.
+LM_STUDIES ?= 4000
+LM_MINUTES ?= 60
+train-lm: train-deps
+	$(CXRGEN) -m cxrgen.dataset --n $(LM_STUDIES) --out data/train --seed 1 --size 256 --resume
+	$(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
+	$(CXRGEN) Training/train_lm.py --data data/train --val data/val --apm Weights/anatomix-tiny --studies $(LM_STUDIES) \
+	  --minutes $(LM_MINUTES) --run Training/runs/lm --resume --export Weights/anatomix-tiny $(TRAIN_ARGS)
+	$(CXRGEN) Training/export_language_fixtures.py
+
+# The "global features only" ablation ([8/9]): same budget, no anatomy entries or tokens in the prompt.
+train-lm-ablation: train-deps
+	$(CXRGEN) Training/train_lm.py --data data/train --val data/val --apm Weights/anatomix-tiny --studies $(LM_STUDIES) \
+	  --minutes $(LM_MINUTES) --run Training/runs/lm-ablation --resume --ablation --export Weights/anatomix-tiny-global $(TRAIN_ARGS)
+
 samples: deps
 	$(CXRGEN) -m cxrgen.samples --out Samples --sheet docs/images/contact-sheet.png
 
@@ -143,6 +169,9 @@ fixtures: train-deps deps-assets
 	$(PY) Training/export_minilm_fixtures.py --model $(CACHE)/minilm --out Tests/Fixtures/minilm
 	$(PY) Training/export_apm_fixtures.py --out Tests/Fixtures/apm
 	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
+	$(CXRGEN) Training/export_tokenizer_fixtures.py
+	$(CXRGEN) Training/export_llama_fixtures.py
+	$(CXRGEN) Training/export_language_fixtures.py
 
 clean:
 	rm -rf .build $(OUT)

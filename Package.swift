@@ -48,11 +48,11 @@ let package = Package(
         library("Imaging", dependencies: ["CPNG"]),
         library("Tokenizers"),
         library("Models", dependencies: ["Tensor", "Tokenizers"]),
-        library("Language", dependencies: ["Tensor", "Models", "Tokenizers"]),
+        library("Language", dependencies: ["Tensor", "Models", "Tokenizers", "Imaging"]),
         library("Messaging", dependencies: ["CRdKafka"]),
         library("Retrieval", dependencies: ["Tensor"]),
         library("Evaluation"),
-        library("Pipeline", dependencies: ["Models", "Imaging", "Retrieval", "Tensor"]),
+        library("Pipeline", dependencies: ["Models", "Imaging", "Retrieval", "Tensor", "Language"]),
 
         .executableTarget(
             name: "anatomix",

@@ -92,6 +92,7 @@ def main() -> None:
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--val", type=Path, required=True)
     p.add_argument("--model", type=Path, default=Path("Weights/anatomix-tiny"))
+    p.add_argument("--studies", type=int, default=0, help="use the first N training studies (0: all)")
     p.add_argument("--width", type=int, default=64, help="channels of the fine label branch")
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=32)
@@ -110,6 +111,8 @@ def main() -> None:
     model = load_model(args.model, args.width)
     size = model.configuration.image_size
     train = Studies(args.data, size, sentence_index=None, shapes=args.shapes, seed=3)
+    if args.studies:
+        train.records = train.records[:args.studies]
     val = Studies(args.val, size, sentence_index=None)
     loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True,
                                          num_workers=args.workers, persistent_workers=args.workers > 0)

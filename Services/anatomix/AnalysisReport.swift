@@ -31,12 +31,15 @@ struct AnalysisReport: Codable {
     /// Wall time of each step, in seconds.
     struct Timings: Codable {
         let decode: Double, load: Double, perception: Double, backbone: Double, transformer: Double, retrieval: Double
+        /// Loading the language model and answering every task.
+        let language: Double
         enum CodingKeys: String, CodingKey {
             case decode = "decode_seconds", load = "load_seconds", perception = "perception_seconds"
             case backbone = "backbone_seconds", transformer = "transformer_seconds", retrieval = "retrieval_seconds"
+            case language = "language_seconds"
         }
-        init(decode: Double, load: Double, perception: Perception, retrieval: Double) {
-            (self.decode, self.load, self.retrieval) = (decode, load, retrieval)
+        init(decode: Double, load: Double, perception: Perception, retrieval: Double, language: Double) {
+            (self.decode, self.load, self.retrieval, self.language) = (decode, load, retrieval, language)
             (self.perception, backbone, transformer) = (perception.seconds, perception.backboneSeconds, perception.transformerSeconds)
         }
     }
@@ -49,14 +52,18 @@ struct AnalysisReport: Codable {
     let labels: [String: Float]
     let positiveLabels: [String]
     let labelThreshold: Float
+    /// One answer per requested task, in order (empty without a language model or tasks).
+    let tasks: [TaskAnswer]
     let timings: Timings
 
     enum CodingKeys: String, CodingKey {
         case image, model, width, height, anatomies, labels, positiveLabels = "positive_labels"
-        case labelThreshold = "label_threshold", timings
+        case labelThreshold = "label_threshold", tasks, timings
     }
 
-    init(image: String, model: Model, perception: Perception, findings: [String: SentenceBank.Match], timings: Timings) {
+    init(image: String, model: Model, perception: Perception, findings: [String: SentenceBank.Match], tasks: [TaskAnswer],
+         timings: Timings) {
+        self.tasks = tasks
         self.image = image
         self.model = model
         width = perception.width

@@ -29,16 +29,24 @@ public final class TokenGenerator<Sampler: TokenSampler>: Sequence, IteratorProt
     var finished = false
 
     /// Prefills `prompt` (input embeddings, `[count, d]`).
-    public init(model: LlamaModel, prompt: [Float], count: Int, settings: GenerationSettings, sampler: Sampler,
-                threads: Int? = nil) throws {
+    public convenience init(model: LlamaModel, prompt: [Float], count: Int, settings: GenerationSettings, sampler: Sampler,
+                            threads: Int? = nil) throws {
+        try self.init(model: model, continuing: model.makeCache(capacity: count + Swift.max(settings.maxNewTokens, 0)),
+                      prompt: prompt, count: count, settings: settings, sampler: sampler, threads: threads)
+    }
+
+    /// Prefills `prompt` after what `cache` already holds (a shared study prefix: the cache is a
+    /// value, so the caller's copy stays as it was).
+    public init(model: LlamaModel, continuing cache: KVCache, prompt: [Float], count: Int, settings: GenerationSettings,
+                sampler: Sampler, threads: Int? = nil) throws {
         guard settings.maxNewTokens >= 0 else { throw ModelError(.invalidInput, "max new tokens must be >= 0") }
-        guard count + settings.maxNewTokens <= model.configuration.maxPositions else {
-            throw ModelError(.invalidInput, "a \(count)-token prompt plus \(settings.maxNewTokens) new tokens exceeds the model's \(model.configuration.maxPositions) positions")
+        guard cache.count + count + settings.maxNewTokens <= cache.capacity else {
+            throw ModelError(.invalidInput, "\(cache.count) cached + \(count) prompt + \(settings.maxNewTokens) new tokens exceed the \(cache.capacity) positions available (max_position_embeddings \(model.configuration.maxPositions))")
         }
-        (self.model, self.settings, self.sampler, self.threads, promptTokens) = (model, settings, sampler, threads, count)
-        cache = model.makeCache(capacity: count + settings.maxNewTokens)
+        (self.model, self.settings, self.sampler, self.threads, promptTokens) = (model, settings, sampler, threads, cache.count + count)
+        self.cache = cache
         let start = DispatchTime.now().uptimeNanoseconds
-        logits = try model.forward(prompt, count: count, cache: &cache, threads: threads)
+        logits = try model.forward(prompt, count: count, cache: &self.cache, threads: threads)
         prefillSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 

@@ -17,6 +17,12 @@ public struct Perception: Codable, Sendable {
     public let height: Int
     public let anatomies: [AnatomyFinding]
     public let labels: [String: Float]      // CheXpert label -> probability
+    /// The letterboxed canvas side the boxes were predicted on.
+    public let canvas: Int
+    /// `[imageTokens, d]` row-major: the APM memory's CLS row, then its grid average-pooled to 4x4
+    /// (the language model's image tokens; `cxr.anatomy.v1` carries them as fp16).
+    public let imageFeatures: [Float]
+    public let imageFeatureShape: [Int]
     /// Letterbox + APM + mapping back; of which the backbone and the transformer (with heads).
     public let seconds: Double, backboneSeconds: Double, transformerSeconds: Double
 }
@@ -56,7 +62,29 @@ public struct PerceptionStage: Sendable {
         var labels = [String: Float]()
         for (i, name) in catalog.chexpertLabels.enumerated() { labels[name] = 1 / (1 + exp(-out.logits.storage[i])) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Perception(width: image.width, height: image.height, anatomies: anatomies, labels: labels, seconds: seconds,
+        let pooled = Self.pooledImageFeatures(out.memory, grid: model.configuration.featureSize)
+        return Perception(width: image.width, height: image.height, anatomies: anatomies, labels: labels, canvas: size,
+                          imageFeatures: pooled, imageFeatureShape: [17, model.configuration.dModel], seconds: seconds,
                           backboneSeconds: out.backboneSeconds, transformerSeconds: out.transformerSeconds)
+    }
+
+    /// Memory `[1, 1 + g², d]` -> `[17, d]`: the CLS row, then the g x g grid averaged over 4 x 4
+    /// equal cells, row-major (twin of `anatomix.language.pooled_image_features`; g divisible by 4).
+    static func pooledImageFeatures(_ memory: Tensor, grid: Int) -> [Float] {
+        let d = memory.shape[2], cell = grid / 4
+        var out = Array(memory.storage[0..<d])
+        for cy in 0..<4 {
+            for cx in 0..<4 {
+                var sum = [Float](repeating: 0, count: d)
+                for y in (cy * cell)..<((cy + 1) * cell) {
+                    for x in (cx * cell)..<((cx + 1) * cell) {
+                        let row = (1 + y * grid + x) * d
+                        for k in 0..<d { sum[k] += memory.storage[row + k] }
+                    }
+                }
+                out += sum.map { $0 / Float(cell * cell) }
+            }
+        }
+        return out
     }
 }

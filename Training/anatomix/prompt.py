@@ -77,7 +77,8 @@ ANSWER_END = "<|end|>"
 
 LOC = re.compile(r"<loc_(\d+)>")
 ANSWER_BOX = re.compile(r"<box>((?:<loc_\d+>){4})</box>")
-REF = re.compile(r"<ref>(.*?)</ref>((?:<box>(?:<loc_\d+>){4}</box>)+)")
+STRAY = re.compile(r"<box>|</box>|<loc_\d+>|<obj_\d+>|<image[a-z_]*>|<emb>|</emb>|<\|[a-z]+\|>|<s>|</s>|<pad>")
+REF = re.compile(r"<ref>(.*?)</ref>[^<]*((?:<box>(?:<loc_\d+>){4}</box>)+)", re.S)   # words may sit between
 
 
 def parse_boxes(text: str, letterbox: Letterbox) -> dict:
@@ -89,6 +90,8 @@ def parse_boxes(text: str, letterbox: Letterbox) -> dict:
     phrases = [{"phrase": m.group(1), "boxes": [decode(b) for b in ANSWER_BOX.findall(m.group(2))]} for m in REF.finditer(text)]
     boxes = [decode(b) for b in ANSWER_BOX.findall(text)]
     readable = ANSWER_BOX.sub(lambda m: "({:.0f},{:.0f}),({:.0f},{:.0f})".format(*decode(m.group(1))), text)
+    leftover = bool(STRAY.search(readable))
+    opened, closed = text.count("<ref>"), text.count("</ref>")
     readable = readable.replace("<ref>", "").replace("</ref>", "")
-    stray = bool(re.search(r"<box>|</box>|<loc_\d+>|<ref>|</ref>", readable))
-    return {"text": readable, "phrases": phrases, "boxes": boxes, "parsed": not stray}
+    return {"text": readable, "phrases": phrases, "boxes": boxes,
+            "parsed": not leftover and opened == closed == len(phrases)}

@@ -1,0 +1,130 @@
+import Dispatch
+import Foundation
+public import Imaging
+public import Language
+public import Retrieval
+
+/// How the next token is picked.
+public enum Decoding: Sendable, Equatable {
+    case greedy
+    case nucleus(temperature: Float, topP: Float, seed: UInt64)
+}
+
+/// One task's answer (`cxr.results.v1` carries the same fields).
+public struct TaskAnswer: Codable, Sendable, Equatable {
+    public struct Timings: Codable, Sendable, Equatable {
+        public let prefill: Double, decode: Double, tokensPerSecond: Double
+        public let promptTokens: Int, generatedTokens: Int
+        enum CodingKeys: String, CodingKey {
+            case prefill = "prefill_seconds", decode = "decode_seconds", tokensPerSecond = "tokens_per_second"
+            case promptTokens = "prompt_tokens", generatedTokens = "generated_tokens"
+        }
+    }
+    public let task: String
+    public let instruction: String
+    /// Readable answer: boxes written `(x1,y1),(x2,y2)` in original pixels, markup removed.
+    public let text: String
+    public let phrases: [GroundedPhrase]
+    public let boxes: [[Double]]
+    /// False when the model's markup was malformed (the text is still given).
+    public let parsed: Bool
+    /// The generated text with its markup, as the model wrote it.
+    public let raw: String
+    public let timings: Timings
+}
+
+/// Stage three without transport: the study's prompt (image tokens, anatomy entries with boxes and
+/// retrieved findings) prefilled once, then each task's question and answer after it.
+public struct LanguageStage: Sendable {
+    public let model: AnatomixLanguageModel
+    public let labels: [String]
+
+    public init(modelDirectory: String, labels: [String]) throws {
+        model = try AnatomixLanguageModel(directory: modelDirectory)
+        self.labels = labels
+    }
+
+    /// Stage one and two's outputs as the language model reads them.
+    public func context(_ perception: Perception, findings: [String: SentenceBank.Match]) -> StudyContext {
+        let letterbox = Letterbox(width: perception.width, height: perception.height, canvas: perception.canvas)
+        return StudyContext(letterbox: letterbox, imageFeatures: perception.imageFeatures,
+                            tokens: perception.anatomies.flatMap(\.token),
+                            canvasBoxes: perception.anatomies.map { letterbox.toCanvas($0.box) },
+                            findings: perception.anatomies.map { findings[$0.name]?.kinds ?? [] })
+    }
+
+    /// Answers `tasks` in order; `onText(i, piece)` receives each task's text as it is generated.
+    public func answer(_ tasks: [StudyTask], study: StudyContext, decoding: Decoding = .greedy, maxNewTokens: Int? = nil,
+                       threads: Int? = nil, onText: ((Int, String) -> Void)? = nil) throws -> [TaskAnswer] {
+        let llm = model.llm
+        let limit = maxNewTokens ?? model.settings.maxNewTokens
+        let (prefix, count) = try model.studyEmbeddings(study)
+        var shared = llm.makeCache(capacity: llm.configuration.maxPositions)
+        let started = DispatchTime.now().uptimeNanoseconds
+        _ = try llm.forward(prefix, count: count, cache: &shared, threads: threads)
+        let prefixSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        var answers = [TaskAnswer]()
+        for (index, task) in tasks.enumerated() {
+            let instruction = task.instruction(labels: labels)
+            let question = model.prompt.questionText(model.prompt.compactBoxes(instruction, letterbox: study.letterbox))
+            let ids = model.tokenizer.encode(question)
+            let room = shared.capacity - shared.count - ids.count
+            guard room > 0 else {
+                throw PipelineError("task \(task.name): the prompt takes \(shared.count + ids.count) of the model's \(shared.capacity) positions; shorten the question")
+            }
+            let settings = GenerationSettings(maxNewTokens: min(limit, room), stopTokens: [try endToken()])
+            let tokens: [Int], generator: any TimedGeneration
+            switch decoding {
+            case .greedy:
+                let g = try TokenGenerator(model: llm, continuing: shared, prompt: try llm.embed(ids), count: ids.count,
+                                           settings: settings, sampler: GreedySampler(), threads: threads)
+                tokens = stream(g, index: index, onText: onText); generator = g
+            case let .nucleus(temperature, topP, seed):
+                let g = try TokenGenerator(model: llm, continuing: shared, prompt: try llm.embed(ids), count: ids.count, settings: settings,
+                                           sampler: try NucleusSampler(temperature: temperature, topP: topP, seed: seed &+ UInt64(index)),
+                                           threads: threads)
+                tokens = stream(g, index: index, onText: onText); generator = g
+            }
+            if let failure = generator.failure { throw failure }
+            let raw = model.tokenizer.decode(tokens)
+            let parsedAnswer = ParsedAnswer(raw, prompt: model.prompt, letterbox: study.letterbox)
+            let text = task == .report ? TextCleanup.removingDuplicateSentences(parsedAnswer.text) : parsedAnswer.text
+            let timings = TaskAnswer.Timings(prefill: generator.prefillSeconds + (index == 0 ? prefixSeconds : 0),
+                                             decode: generator.decodeSeconds, tokensPerSecond: generator.tokensPerSecond,
+                                             promptTokens: generator.promptTokens, generatedTokens: tokens.count)
+            answers.append(TaskAnswer(task: task.name, instruction: instruction, text: text, phrases: parsedAnswer.phrases,
+                                      boxes: parsedAnswer.boxes, parsed: parsedAnswer.parsed, raw: raw, timings: timings))
+        }
+        return answers
+    }
+
+    func endToken() throws -> Int {
+        guard let id = model.tokenizer.id(of: AnatomixPrompt.answerEnd) else { throw PipelineError("the tokenizer lacks <|end|>") }
+        return id
+    }
+
+    func stream<S>(_ generator: TokenGenerator<S>, index: Int, onText: ((Int, String) -> Void)?) -> [Int] {
+        var tokens = [Int](), shown = ""
+        for token in generator {
+            tokens.append(token)
+            guard let onText else { continue }
+            let text = model.tokenizer.decode(tokens)
+            if text.hasPrefix(shown), !text.hasSuffix("\u{FFFD}") {       // whole characters only
+                onText(index, String(text.dropFirst(shown.count)))
+                shown = text
+            }
+        }
+        return tokens
+    }
+}
+
+/// What `answer` reads of a finished generator, whatever its sampler.
+protocol TimedGeneration {
+    var failure: (any Error)? { get }
+    var prefillSeconds: Double { get }
+    var decodeSeconds: Double { get }
+    var tokensPerSecond: Double { get }
+    var promptTokens: Int { get }
+}
+
+extension TokenGenerator: TimedGeneration {}
