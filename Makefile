@@ -155,7 +155,7 @@ train-lm: train-deps
 	$(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
 	$(CXRGEN) Training/train_lm.py --data data/train --val data/val --apm Weights/anatomix-tiny --studies $(LM_STUDIES) \
 	  --minutes $(LM_MINUTES) --run Training/runs/lm --resume --export Weights/anatomix-tiny $(TRAIN_ARGS)
-	$(CXRGEN) Training/export_language_fixtures.py
+	$(CXRGEN) Training/export_language_fixtures.py --weights Weights/anatomix-tiny
 
 # The "global features only" ablation ([8/9]): same budget, no anatomy entries or tokens in the prompt.
 train-lm-ablation: train-deps
@@ -171,7 +171,7 @@ fixtures: train-deps deps-assets
 	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
 	$(CXRGEN) Training/export_tokenizer_fixtures.py
 	$(CXRGEN) Training/export_llama_fixtures.py
-	$(CXRGEN) Training/export_language_fixtures.py
+	$(CXRGEN) Training/export_language_fixtures.py --weights Weights/anatomix-tiny
 
 clean:
 	rm -rf .build $(OUT)

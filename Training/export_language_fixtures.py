@@ -1,9 +1,15 @@
-"""Export compact-prompt parity fixtures for the Swift tests (Tests/Fixtures/language/prompt-cases.json):
-study and question texts with their token ids (the AnatomiX-recipe fixture tokenizer,
-Tests/Fixtures/tokenizer/gpt2.json), and parsed answers, well formed and malformed, for square and
-non-square letterboxes. No torch needed.
+"""Export language parity fixtures for the Swift tests.
 
-    Training/.venv/bin/python Training/export_language_fixtures.py
+Tests/Fixtures/language/prompt-cases.json (no torch): study and question texts with their token ids
+(the AnatomiX-recipe fixture tokenizer, Tests/Fixtures/tokenizer/gpt2.json), and parsed answers, well
+formed and malformed, for square and non-square letterboxes.
+
+Tests/Fixtures/language-trained/ (with --weights, needs torch): for the APM fixture's two canvases
+(Tests/Fixtures/apm-trained/input-*.png), what the trained model folder's stages give in PyTorch:
+pooled image features, retrieved finding kinds, the prompt ids of three tasks, the logits after the
+prompt and the greedy answer tokens.
+
+    Training/.venv/bin/python Training/export_language_fixtures.py [--weights Weights/anatomix-tiny]
 """
 from __future__ import annotations
 
@@ -27,7 +33,68 @@ ANSWERS = ["<ref>large pleural effusion</ref><box><loc_3><loc_40><loc_60><loc_11
            "<box><loc_1><loc_2><loc_3><loc_4></box> and a stray <loc_7>", "</ref>only closing", "<obj_3> leaked", ""]
 
 
+TRAINED_QUESTIONS = ["Generate report:\n", "Locate the left lung in this image.",
+                     "Is there pleural effusion in this image? Options: yes, no."]
+
+
+def trained(weights: Path, out: Path, new_tokens: int = 24) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+    from transformers import LlamaConfig
+
+    from anatomix.apm import box_cxcywh_to_xyxy
+    from anatomix.language import AnatomixLanguageModel, pooled_image_features
+    from anatomix.lm_data import Bank, load_apm
+    from PIL import Image
+
+    apm, bank = load_apm(weights), Bank(weights)
+    names = [a["name"] for a in json.loads((weights / "anatomies.json").read_text())["anatomies"]]
+    tokenizer = Tokenizer.from_file(str(weights / "lm/tokenizer.json"))
+    config = LlamaConfig.from_pretrained(weights / "lm")
+    model = AnatomixLanguageModel(config, apm.configuration.d_model, apm.configuration.token_dim, tokenizer.token_to_id("<image>"),
+                                  [tokenizer.token_to_id(f"<obj_{i}>") for i in range(36)]).eval()
+    state = {"llm." + k: v.float() for k, v in load_file(str(weights / "lm/model.safetensors")).items()}
+    state |= {k: v.float() for k, v in load_file(str(weights / "projectors.safetensors")).items()}
+    if config.tie_word_embeddings:
+        state["llm.lm_head.weight"] = state["llm.model.embed_tokens.weight"]
+    model.load_state_dict(state)
+    end = tokenizer.token_to_id("<|end|>")
+    cases, tensors = [], {}
+    for i, path in enumerate(sorted(Path("Tests/Fixtures/apm-trained").glob("input-*.png"))):
+        array = np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255.0
+        with torch.inference_mode():
+            result = apm(torch.from_numpy(array)[None, None])
+            image = pooled_image_features(result["memory"], apm.configuration.feature_size)
+            canvas = (box_cxcywh_to_xyxy(result["boxes"]) * apm.configuration.image_size)[0].numpy()
+            findings = [bank.kinds(names[a], result["tokens"][0, a]) for a in range(36)]
+            study = tokenizer.encode(P.study_text(canvas, findings, float(apm.configuration.image_size))).ids
+            tensors[f"image_features_{i}"] = image[0].contiguous()
+            for q, question in enumerate(TRAINED_QUESTIONS):
+                ids = study + tokenizer.encode(P.question_text(question)).ids
+                generated = []
+                for _ in range(new_tokens):                       # greedy, recomputing the whole sequence (the reference)
+                    logits = model(torch.tensor([ids + generated]), image, result["tokens"])[0, -1]
+                    if not generated:
+                        tensors[f"logits_{i}_{q}"] = logits.contiguous()
+                    token = int(logits.argmax())
+                    if token == end:
+                        break
+                    generated.append(token)
+                cases.append({"image": path.name, "question": question, "findings": findings, "ids": ids, "greedy": generated,
+                              "text": tokenizer.decode(generated, skip_special_tokens=False)})
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(out / "outputs.safetensors"))
+    (out / "cases.json").write_text(json.dumps({"cases": cases}, indent=0) + "\n")
+    print(f"wrote {out}: {len(cases)} cases; e.g. {cases[1]['text']!r}")
+
+
 def main() -> None:
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, help="also export the trained model's fixtures (needs torch)")
+    args = parser.parse_args()
+    if args.weights:
+        trained(args.weights, Path("Tests/Fixtures/language-trained"))
     tokenizer = Tokenizer.from_file("Tests/Fixtures/tokenizer/gpt2.json")
     rng = np.random.default_rng(5)
     cases = {"studies": [], "questions": [], "answers": []}

@@ -49,7 +49,7 @@ public struct LanguageStage: Sendable {
         let letterbox = Letterbox(width: perception.width, height: perception.height, canvas: perception.canvas)
         return StudyContext(letterbox: letterbox, imageFeatures: perception.imageFeatures,
                             tokens: perception.anatomies.flatMap(\.token),
-                            canvasBoxes: perception.anatomies.map { letterbox.toCanvas($0.box) },
+                            canvasBoxes: perception.canvasBoxes,
                             findings: perception.anatomies.map { findings[$0.name]?.kinds ?? [] })
     }
 

@@ -17,8 +17,10 @@ public struct Perception: Codable, Sendable {
     public let height: Int
     public let anatomies: [AnatomyFinding]
     public let labels: [String: Float]      // CheXpert label -> probability
-    /// The letterboxed canvas side the boxes were predicted on.
+    /// The letterboxed canvas side the boxes were predicted on, and the boxes on it (unrounded, the
+    /// language model's prompt reads these).
     public let canvas: Int
+    public let canvasBoxes: [[Double]]
     /// `[imageTokens, d]` row-major: the APM memory's CLS row, then its grid average-pooled to 4x4
     /// (the language model's image tokens; `cxr.anatomy.v1` carries them as fp16).
     public let imageFeatures: [Float]
@@ -51,19 +53,21 @@ public struct PerceptionStage: Sendable {
         let letterbox = Letterbox(width: image.width, height: image.height, canvas: size)
         let canvas = letterbox.apply(image)
         let out = try model(Tensor(shape: [1, 1, size, size], storage: canvas.pixels))
-        let s = Double(size)
+        let s = Float(size)
+        let canvasBoxes = catalog.anatomies.map { a -> [Double] in
+            let b = Array(out.boxes.storage[(a.index * 4)..<(a.index * 4 + 4)])   // cx, cy, w, h in [0, 1], as PyTorch's float arithmetic
+            return [(b[0] - b[2] / 2) * s, (b[1] - b[3] / 2) * s, (b[0] + b[2] / 2) * s, (b[1] + b[3] / 2) * s].map(Double.init)
+        }
         let anatomies = catalog.anatomies.map { a -> AnatomyFinding in
-            let b = Array(out.boxes.storage[(a.index * 4)..<(a.index * 4 + 4)]).map(Double.init)   // cx, cy, w, h in [0, 1]
-            let onCanvas = [(b[0] - b[2] / 2) * s, (b[1] - b[3] / 2) * s, (b[0] + b[2] / 2) * s, (b[1] + b[3] / 2) * s]
             let d = model.configuration.tokenDim
-            return AnatomyFinding(index: a.index, name: a.name, box: letterbox.toOriginal(onCanvas).map { ($0 * 10).rounded() / 10 },
+            return AnatomyFinding(index: a.index, name: a.name, box: letterbox.toOriginal(canvasBoxes[a.index]).map { ($0 * 10).rounded() / 10 },
                                   token: Array(out.tokens.storage[(a.index * d)..<((a.index + 1) * d)]))
         }
         var labels = [String: Float]()
         for (i, name) in catalog.chexpertLabels.enumerated() { labels[name] = 1 / (1 + exp(-out.logits.storage[i])) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let pooled = Self.pooledImageFeatures(out.memory, grid: model.configuration.featureSize)
-        return Perception(width: image.width, height: image.height, anatomies: anatomies, labels: labels, canvas: size,
+        return Perception(width: image.width, height: image.height, anatomies: anatomies, labels: labels, canvas: size, canvasBoxes: canvasBoxes,
                           imageFeatures: pooled, imageFeatureShape: [17, model.configuration.dModel], seconds: seconds,
                           backboneSeconds: out.backboneSeconds, transformerSeconds: out.transformerSeconds)
     }
