@@ -14,12 +14,12 @@ import Tensor
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a model on a dataset manifest (tasks: anatomy, retrieval, labels).")
 
-    static let known: Set<String> = ["anatomy", "retrieval", "labels"]
+    static let known: Set<String> = ["anatomy", "retrieval", "labels", "language"]
 
     @Argument(help: "A dataset's manifest.jsonl (e.g. data/heldout/manifest.jsonl from make dataset-test).")
     var manifest: String
 
-    @Option(help: "Comma-separated tasks: anatomy, retrieval, labels.")
+    @Option(help: "Comma-separated tasks: anatomy, retrieval, labels, language (the seven language-model tasks).")
     var tasks: String = "anatomy"
 
     @Option(help: "An AnatomiX model folder (default: Weights/anatomix-tiny).")
@@ -30,6 +30,9 @@ struct Eval: ParsableCommand {
 
     @Option(help: "Evaluate at most this many studies (0 = all).")
     var limit: Int = 0
+
+    @Option(help: "With --tasks language: ask the language model about at most this many plain and this many flipped studies.")
+    var languageStudies: Int = 150
 
     @OptionGroup var compute: ComputeOptions
     @OptionGroup(title: "Image limits") var imageLimits: ImageLimitOptions
@@ -48,6 +51,10 @@ struct Eval: ParsableCommand {
         let model = modelDir ?? ModelLocations.anatomiX.path
         let stage = try PerceptionStage(modelDirectory: model)
         let bank = requested.contains("retrieval") ? try SentenceBank(directory: model) : nil
+        var language = requested.contains("language")
+            ? LanguageEvaluation(stage: try LanguageStage(modelDirectory: model, labels: stage.catalog.chexpertLabels), limit: languageStudies)
+            : nil
+        let retrieval = language == nil ? nil : try RetrievalStage(modelDirectory: model)
         var studies = try ManifestStudy.load(manifest: manifest)
         if limit > 0 { studies = Array(studies.prefix(limit)) }
         let root = URL(fileURLWithPath: manifest).deletingLastPathComponent()
@@ -56,6 +63,7 @@ struct Eval: ParsableCommand {
             let path = root.appendingPathComponent(study.image).path
             let perception = try stage.perceive(try PNGCodec.read(path: path, limits: imageLimits.limits))
             try collected.add(study: study, perception: perception, bank: bank, manifest: manifest, line: i + 1)
+            if let retrieval { try language?.add(study: study, perception: perception, findings: try retrieval.likelyFindings(perception)) }
             if (i + 1) % 50 == 0 { FileHandle.standardError.write(Data("\reval: \(i + 1)/\(studies.count)".utf8)) }
         }
         FileHandle.standardError.write(Data("\n".utf8))
@@ -65,6 +73,7 @@ struct Eval: ParsableCommand {
         if requested.contains("labels") {
             results["labels"] = collected.labelBlock(labels: stage.catalog.chexpertLabels, threshold: Double(PerceptionStage.labelThreshold))
         }
+        if let language { results["language"] = language.blocks() }
         if let out {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let encoder = JSONEncoder()

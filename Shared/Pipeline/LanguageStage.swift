@@ -88,7 +88,8 @@ public struct LanguageStage: Sendable {
             if let failure = generator.failure { throw failure }
             let raw = model.tokenizer.decode(tokens)
             let parsedAnswer = ParsedAnswer(raw, prompt: model.prompt, letterbox: study.letterbox)
-            let text = task == .report ? TextCleanup.removingDuplicateSentences(parsedAnswer.text) : parsedAnswer.text
+            let isReport = task == .report || (task.name == "instruction" && instruction.hasPrefix("Generate report"))
+            let text = isReport ? TextCleanup.removingDuplicateSentences(parsedAnswer.text) : parsedAnswer.text
             let timings = TaskAnswer.Timings(prefill: generator.prefillSeconds + (index == 0 ? prefixSeconds : 0),
                                              decode: generator.decodeSeconds, tokensPerSecond: generator.tokensPerSecond,
                                              promptTokens: generator.promptTokens, generatedTokens: tokens.count)

@@ -20,6 +20,19 @@ public struct ManifestStudy: Decodable, Sendable {
         public let of: String
     }
 
+    /// One instruction example (the seven tasks) with its answer; boxes in original pixels.
+    public struct TaskExample: Decodable, Sendable {
+        public let task: String
+        public let instruction: String
+        public let answer: String
+    }
+
+    /// An inserted finding's kind and side (left, right, bilateral, midline).
+    public struct Finding: Decodable, Sendable {
+        public let kind: String
+        public let side: String?
+    }
+
     public let id: String
     public let image: String
     public let width: Int
@@ -30,9 +43,12 @@ public struct ManifestStudy: Decodable, Sendable {
     /// Absent in manifests written before the ontology (generator cxrgen-1); `eval --tasks retrieval` needs them.
     public let regionSentences: [RegionSentence]?
     public let variant: Variant?
+    /// The task examples and inserted findings (`eval --tasks language` scores against them).
+    public let tasks: [TaskExample]?
+    public let findings: [Finding]?
 
     enum CodingKeys: String, CodingKey {
-        case id, image, width, height, flipped, anatomies, labels, regionSentences = "region_sentences", variant
+        case id, image, width, height, flipped, anatomies, labels, regionSentences = "region_sentences", variant, tasks, findings
     }
 
     /// Every study of a `manifest.jsonl`, with a clear error for the first bad line.

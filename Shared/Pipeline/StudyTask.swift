@@ -9,6 +9,8 @@ public enum StudyTask: Sendable, Equatable {
     case anatomyGrounding(anatomy: String)
     case vqa(question: String)
     case imageUnderstanding
+    /// A free instruction as the generator writes them (evaluation replays a manifest's examples).
+    case instruction(String)
 
     /// The task's name in the CLI and in `cxr.studies.v1` / `cxr.results.v1`.
     public var name: String {
@@ -20,6 +22,7 @@ public enum StudyTask: Sendable, Equatable {
         case .anatomyGrounding: "anatomy-grounding"
         case .vqa: "vqa"
         case .imageUnderstanding: "image-understanding"
+        case .instruction: "instruction"
         }
     }
 
@@ -77,6 +80,7 @@ public enum StudyTask: Sendable, Equatable {
         case let .anatomyGrounding(anatomy): return "Locate the \(anatomy) in this image."
         case let .vqa(question): return question
         case .imageUnderstanding: return "Identify any diseases visible in the given CXR. Options: " + labels.joined(separator: ", ") + "."
+        case let .instruction(text): return text
         }
     }
 }
