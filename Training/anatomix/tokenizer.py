@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 ANATOMIES = 36
 LOCATION_BINS = 128           # one token per quantised coordinate (<loc_0> ... <loc_127>), as Florence-2's <loc_N>
@@ -15,8 +14,9 @@ SPECIAL_TOKENS = (["<pad>", "<s>", "</s>", "<|user|>", "<|assistant|>", "<|end|>
                   + [f"<obj_{i}>" for i in range(ANATOMIES)] + [f"<loc_{i}>" for i in range(LOCATION_BINS)])
 
 
-def train(texts: Iterable[str], vocab_size: int, special_tokens: list[str] = SPECIAL_TOKENS) -> Tokenizer:
+def train(texts: Iterable[str], vocab_size: int, special_tokens: list[str] = SPECIAL_TOKENS):
     """GPT-2-style byte-level BPE: no normalizer, ByteLevel pre-tokenizer without a prefix space."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers   # training venv only
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
@@ -26,6 +26,6 @@ def train(texts: Iterable[str], vocab_size: int, special_tokens: list[str] = SPE
     return tokenizer
 
 
-def save(tokenizer: Tokenizer, path: Path) -> None:
+def save(tokenizer, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tokenizer.save(str(path))
