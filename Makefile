@@ -12,7 +12,7 @@ RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -51,6 +51,14 @@ $(VENV)/.requirements-train: Training/requirements-train.txt $(VENV)/.requiremen
 	@touch $@
 
 train-deps: $(VENV)/.requirements-train
+
+# llama.cpp for the language-model benchmark, built from source in the training venv (~10 min).
+$(VENV)/.requirements-bench: Training/requirements-bench.txt $(VENV)/.requirements-train
+	@echo "deps: building llama-cpp-python from source into $(VENV) (~10 min)"
+	@CMAKE_ARGS="-DGGML_NATIVE=ON" $(PY) -m pip install --quiet --disable-pip-version-check --no-binary llama-cpp-python -r Training/requirements-bench.txt
+	@touch $@
+
+bench-deps: $(VENV)/.requirements-bench
 
 build: deps-apt
 	@swift build -c release $(SWIFT_FLAGS) 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|^Building|^Compiling|^Write|^Build complete' || true

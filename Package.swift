@@ -56,12 +56,12 @@ let package = Package(
 
         .executableTarget(
             name: "anatomix",
-            dependencies: ["Models", "Tensor", "Imaging", "Pipeline", "Retrieval", "Evaluation",
+            dependencies: ["Models", "Tensor", "Imaging", "Pipeline", "Retrieval", "Evaluation", "Language",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Services/anatomix", swiftSettings: strict),
         .executableTarget(
             name: "anatomix-bench",
-            dependencies: ["Models", "Tensor"],
+            dependencies: ["Models", "Tensor", "Language"],
             path: "Services/anatomix-bench", swiftSettings: strict),
 
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),

@@ -97,15 +97,19 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--apm-repeats", type=int, default=50, help="APM forwards per side (~10 ms each)")
-    parser.add_argument("--only", choices=["minilm", "apm"], help="run one benchmark")
+    parser.add_argument("--only", choices=["minilm", "apm", "lm"], help="run one benchmark")
+    parser.add_argument("--lm-prompt", type=int, default=256, help="prompt tokens of the language-model benchmark")
+    parser.add_argument("--lm-new", type=int, default=64, help="generated tokens of the language-model benchmark")
     args = parser.parse_args()
     has_torch, has_onnx = torch_available()
     failures: list[str] = []
     print_blas(args.threads[0])
-    if args.only != "apm":
+    if args.only in (None, "minilm"):
         bench_minilm(args, has_torch, has_onnx, failures)
-    if args.only != "minilm":
+    if args.only in (None, "apm"):
         bench_apm(args, has_torch, has_onnx, failures)
+    if args.only in (None, "lm"):
+        bench_lm(args, has_torch, failures)
     if failures:
         print(f"bench: {len(failures)} run(s) failed: " + "; ".join(failures), file=sys.stderr)
         sys.exit(1)
@@ -187,6 +191,52 @@ def bench_apm(args, has_torch: bool, has_onnx: bool, failures: list[str]) -> Non
             if swift and label == "pytorch":
                 line += f"  [swift backbone {swift['backbone_seconds'] * 1000:.1f} ms, transformer {swift['transformer_seconds'] * 1000:.1f} ms]"
             print(line, flush=True)
+
+
+def bench_lm(args, has_torch: bool, failures: list[str]) -> None:
+    """Prefill and decode tokens/s with the KV cache, Swift vs PyTorch eager (decode target >= 2x) and
+    vs llama.cpp (llama-cpp-python from source, `make bench-deps`; decode target >= 1.0x), same
+    weights and prompt, on the default model's lm/ and on random weights in SmolLM2-135M's shapes
+    (where memory bandwidth, not per-token overhead, decides), plus each side's peak RSS."""
+    has_llamacpp = has_torch and subprocess.run([str(TORCH_PYTHON), "-c", "import llama_cpp, gguf"], capture_output=True).returncode == 0
+    models = []
+    if (ROOT / "Weights/anatomix-tiny/lm/model.safetensors").exists():
+        models.append(ROOT / "Weights/anatomix-tiny/lm")
+    if has_torch:
+        random_dir = ROOT / ".cache/bench/smollm2-135m-random"
+        subprocess.run([str(TORCH_PYTHON), "Training/bench_lm.py", "make-random", str(random_dir)], check=True, cwd=ROOT)
+        models.append(random_dir)
+    for model in models:
+        config = json.loads((model / "config.json").read_text())
+        prompt = min(args.lm_prompt, config["max_position_embeddings"] - args.lm_new - 8)
+        print(f"language model ({model.relative_to(ROOT)}: {config['num_hidden_layers']} layers, d {config['hidden_size']}, "
+              f"{config['num_attention_heads']}/{config.get('num_key_value_heads')} heads): prompt {prompt} tokens, "
+              f"{args.lm_new} greedy tokens, best of 3")
+        for threads in args.threads:
+            env = side_env(threads)
+            common = [str(model), str(threads), str(prompt), str(args.lm_new)]
+            swift = run_json([args.swift, "lm", *common], env, failures)
+            sides = [("pytorch", run_json([str(TORCH_PYTHON), "Training/bench_lm.py", "torch", *common], env, failures)
+                      if has_torch else None, 2.0, has_torch, NO_TORCH),
+                     ("llama.cpp", run_json([str(TORCH_PYTHON), "Training/bench_lm.py", "llamacpp", *common], env, failures)
+                      if has_llamacpp else None, 1.0, has_llamacpp, "n/a (run `make bench-deps`)")]
+            for label, other, target, available, missing in sides:
+                line = f"bench lm threads={threads}"
+                if swift:
+                    line += f"  swift prefill {swift['prefill_tokens_per_second']:7.0f} decode {swift['decode_tokens_per_second']:6.1f} tok/s"
+                else:
+                    line += "  swift failed"
+                if other:
+                    line += f"  {label} prefill {other['prefill_tokens_per_second']:7.0f} decode {other['decode_tokens_per_second']:6.1f} tok/s"
+                    if swift:
+                        line += (f"  decode ratio {swift['decode_tokens_per_second'] / other['decode_tokens_per_second']:.2f}x (target >= {target}),"
+                                 f" prefill {swift['prefill_tokens_per_second'] / other['prefill_tokens_per_second']:.2f}x")
+                    line += f"  peak RSS swift {swift['peak_rss_mb'] if swift else 0:.0f} MB, {label} {other['peak_rss_mb']:.0f} MB"
+                    if "logits_max_abs_diff_vs_torch" in other:
+                        line += f" (GGUF logits vs PyTorch max |d| {other['logits_max_abs_diff_vs_torch']:.1e})"
+                else:
+                    line += f"  {label} {'failed' if available else missing}"
+                print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 import Foundation
+import Language
 import Models
 import Tensor
 
@@ -13,12 +14,16 @@ func fail(_ message: String) -> Never {
 }
 
 let args = CommandLine.arguments
+if args.count >= 6, args[1] == "lm", let threads = Int(args[3]), let prompt = Int(args[4]), let new = Int(args[5]) {
+    benchLM(directory: args[2], threads: threads, promptTokens: prompt, newTokens: new, repeats: args.count > 6 ? Int(args[6]) ?? 3 : 3)
+    exit(0)
+}
 if args.count >= 4, args[1] == "apm", let threads = Int(args[3]) {
     benchAPM(directory: args[2], threads: threads, repeats: args.count > 4 ? Int(args[4]) ?? 5 : 5)
     exit(0)
 }
 guard args.count >= 4, args[1] == "minilm", let threads = Int(args[3]) else {
-    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS] | apm MODEL_DIR THREADS [REPEATS]")
+    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS] | apm MODEL_DIR THREADS [REPEATS] | lm LLAMA_DIR THREADS PROMPT_TOKENS NEW_TOKENS [REPEATS]")
 }
 let batchSize = args.count > 4 ? Int(args[4]) ?? 32 : 32
 let repeats = args.count > 5 ? Int(args[5]) ?? 5 : 5
@@ -61,4 +66,38 @@ func benchAPM(directory: String, threads: Int, repeats: Int) {
     } catch {
         fail("\(error)")
     }
+}
+
+/// Llama prefill and decode speed with the KV cache: a fixed pseudo-random prompt, then greedy
+/// decoding of `newTokens` (stop tokens ignored); best of `repeats`. Peak RSS from /proc.
+func benchLM(directory: String, threads: Int, promptTokens: Int, newTokens: Int, repeats: Int) {
+    do {
+        ComputeThreads.set(threads)
+        let model = try LlamaModel(directory: directory)
+        let vocabulary = model.configuration.vocabularySize
+        let prompt = (0..<promptTokens).map { ($0 * 7919 + 13) % vocabulary }
+        var prefill = [Double](), decode = [Double]()
+        for _ in 0..<(repeats + 1) {                     // the first run warms up
+            let generator = try TokenGenerator(model: model, prompt: try model.embed(prompt), count: prompt.count,
+                                               settings: GenerationSettings(maxNewTokens: newTokens), sampler: GreedySampler(),
+                                               threads: threads)
+            let tokens = Array(generator)
+            guard tokens.count == newTokens, generator.failure == nil else { fail("generation stopped early: \(generator.failure.map { "\($0)" } ?? "")") }
+            prefill.append(generator.prefillSeconds)
+            decode.append(generator.decodeSeconds)
+        }
+        prefill.removeFirst(); decode.removeFirst()
+        let (p, d) = (prefill.min()!, decode.min()!)
+        print(#"{"bench": "lm", "impl": "swift", "threads": \#(threads), "prompt_tokens": \#(promptTokens), "new_tokens": \#(newTokens), "prefill_seconds": \#(p), "decode_seconds": \#(d), "prefill_tokens_per_second": \#(Double(promptTokens) / p), "decode_tokens_per_second": \#(Double(newTokens - 1) / d), "peak_rss_mb": \#(peakResidentMegabytes())}"#)
+    } catch {
+        fail("\(error)")
+    }
+}
+
+/// VmHWM of this process in MB (0 where /proc is not there).
+func peakResidentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kb / 1024
 }
