@@ -84,13 +84,17 @@ DEMO_SENTENCES := "No pleural effusion." "There is no pleural effusion." "Small 
                   "Large right pneumothorax." "The cardiac silhouette is enlarged." "Cardiomegaly." "Left lower lung zone is healthy."
 
 demo: deps build
-	@mkdir -p $(OUT)/demo
+	@mkdir -p $(OUT)/demo && rm -f $(OUT)/demo/answers.txt
 	@$(RUNTIME_ENV) .build/release/anatomix similarity $(DEMO_SENTENCES) | tee $(OUT)/demo/similarity.txt
 	@$(RUNTIME_ENV) .build/release/anatomix embed $(DEMO_SENTENCES) > $(OUT)/demo/embeddings.jsonl
 	@for f in Samples/images/*.png; do \
-	  $(RUNTIME_ENV) .build/release/anatomix analyze $$f --out $(OUT)/demo/analyze > /dev/null || exit 1; \
+	  id=$$(basename $$f .png); tasks=(); \
+	  if [ -f Weights/anatomix-tiny/lm/config.json ]; then mapfile -t tasks < <(python3 Training/demo_tasks.py Samples/manifest.jsonl $$id); fi; \
+	  $(RUNTIME_ENV) .build/release/anatomix analyze $$f --out $(OUT)/demo/analyze "$${tasks[@]}" > /dev/null || exit 1; \
+	  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sys.argv[2]); [print("  %-20s %s" % (t["task"], t["text"].replace("\n", " ")[:150])) for t in r["tasks"]]' \
+	    $(OUT)/demo/analyze/$$id.json $$id | tee -a $(OUT)/demo/answers.txt; \
 	done
-	@echo "demo: analyzed $$(ls Samples/images/*.png | wc -l) studies -> $(OUT)/demo/analyze/*.json and *.overlay.png"
+	@echo "demo: analyzed $$(ls Samples/images/*.png | wc -l) studies -> $(OUT)/demo/analyze/*.json and *.overlay.png, answers in $(OUT)/demo/answers.txt"
 	@$(RUNTIME_ENV) .build/release/anatomix eval Samples/manifest.jsonl --tasks anatomy,retrieval,labels --out $(OUT)/demo > $(OUT)/demo/eval.txt 2>/dev/null
 	@grep -E '^(studies|flipped|retrieval|labels)|^  (mean IoU|lookup|nearest|calibrated)' $(OUT)/demo/eval.txt
 	@echo "demo: eval tables in $(OUT)/demo/eval.txt, blocks in $(OUT)/demo/results.json"

@@ -81,8 +81,9 @@ def write_gguf(directory: Path, out: Path) -> None:
     w.add_value_length(head_dim); w.add_layer_norm_rms_eps(config["rms_norm_eps"]); w.add_rope_freq_base(theta)
     w.add_file_type(gguf.LlamaFileType.ALL_F32); w.add_vocab_size(config["vocab_size"])
     w.add_tokenizer_model("gpt2"); w.add_tokenizer_pre("default")                  # ids are fed directly: a stand-in vocabulary
-    w.add_token_list([f"<t{i}>" for i in range(config["vocab_size"])]); w.add_token_types([1] * config["vocab_size"])
-    w.add_token_merges([]); w.add_bos_token_id(config.get("bos_token_id") or 0); w.add_eos_token_id(1)
+    vocab = ["a", "b", "ab"] + [f"<t{i}>" for i in range(3, config["vocab_size"])]       # one merge: llama.cpp wants some
+    w.add_token_list(vocab); w.add_token_types([1] * config["vocab_size"])
+    w.add_token_merges(["a b"]); w.add_bos_token_id(config.get("bos_token_id") or 0); w.add_eos_token_id(1)
     names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight"}
     parts = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
              "self_attn.o_proj": "attn_output", "post_attention_layernorm": "ffn_norm", "mlp.gate_proj": "ffn_gate",
@@ -104,13 +105,18 @@ def write_gguf(directory: Path, out: Path) -> None:
 
 
 def bench_llamacpp(directory: Path, threads: int, n_prompt: int, n_new: int) -> dict:
+    import llama_cpp
     from llama_cpp import Llama
     gguf_path = directory / "model-f32.gguf"
     if not gguf_path.exists() or gguf_path.stat().st_mtime < (directory / "model.safetensors").stat().st_mtime:
         write_gguf(directory, gguf_path)
     llm = Llama(model_path=str(gguf_path), n_ctx=n_prompt + n_new + 8, n_threads=threads, n_threads_batch=threads,
                 n_batch=max(n_prompt, 8), logits_all=False, verbose=False)
-    ids = prompt_ids(llm.n_vocab(), n_prompt)
+    ids, vocab = prompt_ids(llm.n_vocab(), n_prompt), llm.n_vocab()
+
+    def last_logits() -> np.ndarray:                              # the last evaluated position's logits, no copy of the rest
+        return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(vocab,))
+
     with torch.inference_mode():                                  # conversion check: logits after the prompt
         reference = load_torch(directory)(torch.tensor([ids])).logits[0, -1].numpy()
     prefill, decode, delta = [], [], None
@@ -118,13 +124,13 @@ def bench_llamacpp(directory: Path, threads: int, n_prompt: int, n_new: int) -> 
         llm.reset()
         start = time.perf_counter()
         llm.eval(ids)
-        logits = np.asarray(llm.scores[llm.n_tokens - 1])
+        logits = last_logits()
         middle = time.perf_counter()
         if delta is None:
             delta = float(np.abs(logits - reference).max())
         for _ in range(n_new - 1):
             llm.eval([int(logits.argmax())])
-            logits = np.asarray(llm.scores[llm.n_tokens - 1])
+            logits = last_logits()
         prefill.append(middle - start); decode.append(time.perf_counter() - middle)
     p, d = min(prefill[1:]), min(decode[1:])
     return {"bench": "lm", "impl": "llama.cpp", "threads": threads, "prompt_tokens": n_prompt, "new_tokens": n_new,
