@@ -107,7 +107,9 @@ def write_gguf(directory: Path, out: Path) -> None:
 def bench_llamacpp(directory: Path, threads: int, n_prompt: int, n_new: int) -> dict:
     import llama_cpp
     from llama_cpp import Llama
-    gguf_path = directory / "model-f32.gguf"
+    cache = Path(__file__).resolve().parents[1] / ".cache/bench"            # never next to the weights
+    cache.mkdir(parents=True, exist_ok=True)
+    gguf_path = cache / f"{directory.resolve().parent.name}-{directory.name}-f32.gguf"
     if not gguf_path.exists() or gguf_path.stat().st_mtime < (directory / "model.safetensors").stat().st_mtime:
         write_gguf(directory, gguf_path)
     llm = Llama(model_path=str(gguf_path), n_ctx=n_prompt + n_new + 8, n_threads=threads, n_threads_batch=threads,
