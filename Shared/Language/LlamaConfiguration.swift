@@ -3,7 +3,7 @@ public import Models
 
 /// The sizes of a Llama-architecture decoder, read from a HF `config.json` (`LlamaForCausalLM`, and
 /// the families that share its layout: SmolLM, TinyLlama, Llama 3.x, ours).
-public struct LlamaConfiguration: Codable, Sendable, Equatable {
+public struct LlamaConfiguration: Decodable, Sendable, Equatable {
     public var vocabularySize: Int
     public var hiddenSize: Int
     public var intermediateSize: Int
@@ -22,7 +22,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     public var eosTokenIDs: [Int]
 
     /// HF `rope_scaling`: `llama3` (Llama 3.1's frequency-dependent factor) or `linear`.
-    public struct RopeScaling: Codable, Sendable, Equatable {
+    public struct RopeScaling: Decodable, Sendable, Equatable {
         public var type: String
         public var factor: Float
         public var lowFrequencyFactor: Float?
@@ -41,15 +41,6 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
             lowFrequencyFactor = try c.decodeIfPresent(Float.self, forKey: .lowFrequencyFactor)
             highFrequencyFactor = try c.decodeIfPresent(Float.self, forKey: .highFrequencyFactor)
             originalMaxPositions = try c.decodeIfPresent(Int.self, forKey: .originalMaxPositions)
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(type, forKey: .type)
-            try c.encode(factor, forKey: .factor)
-            try c.encodeIfPresent(lowFrequencyFactor, forKey: .lowFrequencyFactor)
-            try c.encodeIfPresent(highFrequencyFactor, forKey: .highFrequencyFactor)
-            try c.encodeIfPresent(originalMaxPositions, forKey: .originalMaxPositions)
         }
     }
 
@@ -97,26 +88,6 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
             throw ModelError(.invalidConfiguration, "architecture \(name) is not LlamaForCausalLM")
         }
         try validate()
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(vocabularySize, forKey: .vocabularySize)
-        try c.encode(hiddenSize, forKey: .hiddenSize)
-        try c.encode(intermediateSize, forKey: .intermediateSize)
-        try c.encode(layers, forKey: .layers)
-        try c.encode(heads, forKey: .heads)
-        try c.encode(keyValueHeads, forKey: .keyValueHeads)
-        try c.encode(headDim, forKey: .headDim)
-        try c.encode(rmsNormEpsilon, forKey: .rmsNormEpsilon)
-        try c.encode(ropeTheta, forKey: .ropeTheta)
-        try c.encodeIfPresent(ropeScaling, forKey: .ropeScaling)
-        try c.encode(maxPositions, forKey: .maxPositions)
-        try c.encode(tiedEmbeddings, forKey: .tiedEmbeddings)
-        try c.encode(attentionBias, forKey: .attentionBias)
-        try c.encode(mlpBias, forKey: .mlpBias)
-        try c.encodeIfPresent(bosTokenID, forKey: .bosTokenID)
-        try c.encode(eosTokenIDs, forKey: .eosTokenIDs)
     }
 
     struct RopeParameters: Decodable {
