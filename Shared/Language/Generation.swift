@@ -31,6 +31,10 @@ public final class TokenGenerator<Sampler: TokenSampler>: Sequence, IteratorProt
     /// Prefills `prompt` (input embeddings, `[count, d]`).
     public convenience init(model: LlamaModel, prompt: [Float], count: Int, settings: GenerationSettings, sampler: Sampler,
                             threads: Int? = nil) throws {
+        let positions = model.configuration.maxPositions
+        guard count >= 0, count <= positions, settings.maxNewTokens <= positions else {
+            throw ModelError(.invalidInput, "a \(count)-token prompt plus \(settings.maxNewTokens) new tokens exceeds the model's \(positions) positions")
+        }
         try self.init(model: model, continuing: model.makeCache(capacity: count + Swift.max(settings.maxNewTokens, 0)),
                       prompt: prompt, count: count, settings: settings, sampler: sampler, threads: threads)
     }
@@ -40,7 +44,8 @@ public final class TokenGenerator<Sampler: TokenSampler>: Sequence, IteratorProt
     public init(model: LlamaModel, continuing cache: KVCache, prompt: [Float], count: Int, settings: GenerationSettings,
                 sampler: Sampler, threads: Int? = nil) throws {
         guard settings.maxNewTokens >= 0 else { throw ModelError(.invalidInput, "max new tokens must be >= 0") }
-        guard cache.count + count + settings.maxNewTokens <= cache.capacity else {
+        guard count >= 0, count <= cache.capacity, settings.maxNewTokens <= cache.capacity,
+              cache.count + count + settings.maxNewTokens <= cache.capacity else {
             throw ModelError(.invalidInput, "\(cache.count) cached + \(count) prompt + \(settings.maxNewTokens) new tokens exceed the \(cache.capacity) positions available (max_position_embeddings \(model.configuration.maxPositions))")
         }
         (self.model, self.settings, self.sampler, self.threads, promptTokens) = (model, settings, sampler, threads, cache.count + count)

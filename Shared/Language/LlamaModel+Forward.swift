@@ -30,7 +30,10 @@ extension LlamaModel {
     public func forward(_ inputs: [Float], count t: Int, cache: inout KVCache, allLogits: Bool = false,
                         threads: Int? = nil) throws -> [Float] {
         let c = configuration, d = c.hiddenSize
-        guard t > 0, inputs.count == t * d else {
+        guard cache.keys.count == layers.count, cache.width == c.keyValueWidth else {
+            throw ModelError(.invalidInput, "the KV cache has \(cache.keys.count) layers of width \(cache.width); this model needs \(layers.count) of \(c.keyValueWidth) (makeCache)")
+        }
+        guard t > 0, t <= inputs.count, inputs.count == t * d else {
             throw ModelError(.invalidInput, "Llama input has \(inputs.count) values for \(t) positions of width \(d)")
         }
         guard cache.count + t <= cache.capacity else {

@@ -46,6 +46,9 @@ public struct BPETokenizer: Sendable {
             tokens[id] = token
         }
         for added in addedTokens {
+            guard !added.content.isEmpty, added.id >= 0, added.id < Int(Int32.max) else {
+                throw TokenizerError(path: "<added_tokens>", reason: "added token \(added.content.debugDescription) with id \(added.id): it needs content and an id in 0..<\(Int32.max)")
+            }
             if let existing = tokens[added.id], existing != added.content {
                 throw TokenizerError(path: "<added_tokens>", reason: "added token \(added.content.debugDescription) reuses id \(added.id) of \(existing.debugDescription)")
             }
