@@ -72,7 +72,7 @@ def nodule(ctx: Context) -> Finding:
     """Size and lobe from a real NIH Nodule or Mass box (expert boxes are loose: 0.6 x box size)."""
     mass = ctx.rng.random() < 0.25
     cx, cy, w, h = boxstats.sample("Mass" if mass else "Nodule", ctx.rng)
-    radius = float(np.clip(0.3 * np.sqrt(w * h), 13, 25) if mass else np.clip(0.3 * np.sqrt(w * h), 4, 10))
+    radius = float(np.clip(0.3 * np.sqrt(w * h), 13, 25) if mass else np.clip(0.3 * np.sqrt(w * h), 6, 12))
     lobe = boxstats.lobe_for(cx, cy)
     side = lobe.split()[0]
     center = lobe_samples(ctx.v.labels, ctx.lungs[side], LOBES[lobe], radius + 4, ctx.rng)

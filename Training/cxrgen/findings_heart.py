@@ -83,7 +83,8 @@ def edema(ctx: Context) -> Finding:
 
 
 def rib_fracture(ctx: Context) -> Finding:
-    """A lateral segment of rib 4-9 cut out and displaced 3-7 mm, with a soft-tissue gap."""
+    """A lateral segment of rib 4-9 cut out and displaced 5-10 mm (more than half a rib's width, as a
+    displaced fracture is on a film; 3-7 mm left most of them invisible at 256 px), with a soft-tissue gap."""
     side = ctx.side()
     number = int(ctx.rng.integers(4, 10))
     rib = (P.RIBS_RIGHT if side == "right" else P.RIBS_LEFT)[number - 1]
@@ -92,7 +93,7 @@ def rib_fracture(ctx: Context) -> Finding:
     # a point on the lateral arc, a little anterior of the most lateral voxel
     near = vox[np.argsort(np.abs(vox[:, 1] - vox[lateral, 1] - ctx.rng.uniform(0, 40)) + np.abs(vox[:, 0] - vox[lateral, 0]))[:1]][0]
     shift = np.array([ctx.rng.uniform(-1, 1), ctx.rng.uniform(-1, 1), ctx.rng.choice([-1, 1])])
-    shift = shift / np.linalg.norm(shift) * ctx.rng.uniform(3, 7)
+    shift = shift / np.linalg.norm(shift) * ctx.rng.uniform(5, 10)
     radius = 9.0
     r = ctx.around(near, radius + 10)
     x, y, z = ctx.block_mm(r)

@@ -21,7 +21,9 @@ POSITIVE = {
 }
 NEGATION = r"\b(no|without|negative|free of|resolved|clear|not|normal|removed|unremarkable)\b"
 # hedged, historical or comparative sentences do not describe what this image shows
-HEDGE = r"evaluat|limited|exclude|cannot|possib|question|\?|versus|\bvs\b|borderline|\bold\b|remov|prior|previous|interval|again|unchanged|stable|\bno\b|compar|lateral view"
+HEDGE = (r"evaluat|limited|exclude|cannot|possib|question|\?|versus|\bvs\b|borderline|\bold\b|remov|prior|previous|interval|again|"
+         r"unchanged|stable|\bno\b|compar|lateral view|resolv|resolution|clearing|improv|heal|concern|consider|correlat|obscur|recommend|known|\bmay\b|could|"
+         r"another|also|additional")
 # topic -> pattern of a normal sentence about it
 NORMAL = {
     "heart": r"^(the )?(heart|cardiac silhouette|cardiomediastinal silhouette)[^.]*(normal|within normal limits)",

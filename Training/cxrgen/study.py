@@ -13,7 +13,7 @@ from .phantom import Phantom
 from .render import Exposure, display, line_integrals, structure_maps
 from .volume import StudyVolume
 
-GENERATOR = "cxrgen-2"
+GENERATOR = "cxrgen-3"
 
 # Pathologies and their relative frequency among abnormal studies.
 PATHOLOGIES = {
