@@ -90,6 +90,30 @@ print(lib.openblas_get_config().decode().split()[1], lib.openblas_get_corename()
 """
 
 
+SGEMM_PROBE = """
+import ctypes, sys, time
+n = int(sys.argv[1])
+lib = ctypes.CDLL("libopenblas.so.0")
+a, b, c = ((ctypes.c_float * (n * n))() for _ in range(3))
+for i in range(n * n):
+    a[i], b[i] = (i % 7) * 0.1, (i % 5) * 0.1
+best = 1e9
+for _ in range(5):
+    t = time.perf_counter()
+    lib.cblas_sgemm(101, 111, 111, n, n, n, ctypes.c_float(1), a, n, b, n, ctypes.c_float(0), c, n)
+    best = min(best, time.perf_counter() - t)
+print(2 * n ** 3 / best / 1e9)
+"""
+
+
+def sgemm_limit(threads: int, n: int = 1024) -> float | None:
+    """GFLOP/s of one n^3 OpenBLAS sgemm (best of 5) in the environment the Swift side gets: the
+    machine's practical dense-product limit, measured in the same run as the models."""
+    result = subprocess.run([sys.executable, "-c", SGEMM_PROBE, str(n)], capture_output=True, text=True,
+                            env=side_env(threads), cwd=ROOT)
+    return float(result.stdout) if result.returncode == 0 and result.stdout.strip() else None
+
+
 def print_blas(threads: int) -> None:
     """The OpenBLAS kernel the Swift binary gets: libopenblas loaded fresh in a process with its environment."""
     env = side_env(threads)
@@ -171,7 +195,8 @@ def bench_apm(args, has_torch: bool, has_onnx: bool, failures: list[str]) -> Non
     same weights and input: the trained default model when it exists, else a random-weight model of
     the same (tiny) configuration (speed does not depend on the weights). PyTorch and ONNX Runtime
     run the batch-norm-folded model, as Swift does. GFLOP/s from PyTorch's FLOP count of the forward
-    (target: Swift >= 130 GFLOP/s at 1 thread)."""
+    (target: Swift >= 60% of the 1024^3 sgemm limit measured in the same run, at 1 thread; [4/9] put
+    it as 130 GFLOP/s on a machine whose limit was 218)."""
     weights = ROOT / "Weights/anatomix-tiny"
     if not (weights / "apm.safetensors").exists():
         if not has_torch:
@@ -180,6 +205,10 @@ def bench_apm(args, has_torch: bool, has_onnx: bool, failures: list[str]) -> Non
         weights = ROOT / ".cache/bench/apm-tiny-random"
         subprocess.run([str(TORCH_PYTHON), "Training/bench_apm.py", "--make-random", str(weights)], check=True, cwd=ROOT)
     print(f"APM forward, one image, best of {args.apm_repeats} ({weights.relative_to(ROOT)}; batch norm folded on every side)")
+    limit = sgemm_limit(1)
+    if limit:
+        print(f"bench sgemm 1024^3 threads=1  {limit:.1f} GFLOP/s (this machine's dense-product limit; "
+              f"APM target at 1 thread: 60% of it = {0.6 * limit:.1f} GFLOP/s)", flush=True)
     for threads in args.threads:
         env = side_env(threads)
         common = [str(weights), str(threads), str(args.apm_repeats)]
@@ -200,7 +229,10 @@ def bench_apm(args, has_torch: bool, has_onnx: bool, failures: list[str]) -> Non
                 gflop = flops / 1e9
                 rate = lambda side: f"{gflop / side['best_seconds']:.1f}" if side else "-"  # noqa: E731
                 line += f"  {rate(swift)} vs {rate(other)} GFLOP/s ({gflop:.2f} GFLOP"
-                line += "; target swift >= 130 at 1 thread)" if threads == 1 else ")"
+                if threads == 1 and limit and swift:
+                    line += f"; swift at {100 * gflop / swift['best_seconds'] / limit:.0f}% of the sgemm limit, target >= 60%)"
+                else:
+                    line += ")"
             if swift and label == "pytorch":
                 line += f"  [swift backbone {swift['backbone_seconds'] * 1000:.1f} ms, transformer {swift['transformer_seconds'] * 1000:.1f} ms]"
             print(line, flush=True)

@@ -34,7 +34,7 @@ from transformers import LlamaConfig
 from anatomix import prompt as P
 from anatomix import tokenizer as T
 from anatomix.language import AnatomixLanguageModel
-from anatomix.lm_data import TASKS, precompute
+from anatomix.lm_data import TASKS, cache_key, digest, precompute
 
 SIZES = dict(hidden_size=256, intermediate_size=640, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
              head_dim=64, max_position_embeddings=512, rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=True)
@@ -153,6 +153,8 @@ def main() -> None:
     p.add_argument("--run", type=Path, default=Path("Training/runs/lm"))
     p.add_argument("--resume", action="store_true")
     p.add_argument("--ablation", action="store_true", help="global features only: no anatomy entries or tokens")
+    p.add_argument("--anatomy-targets", choices=["apm", "truth"], default="apm",
+                   help="anatomy-grounding answers: the box stage one put in the prompt (apm) or the true box")
     p.add_argument("--export", type=Path, default=None)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
     args = p.parse_args()
@@ -162,8 +164,11 @@ def main() -> None:
     apm_config = json.loads((args.apm / "config.json").read_text())
     side, image_dim, token_dim = float(apm_config["image_size"]), apm_config["d_model"], apm_config["token_dim"]
     cache = args.run.parent / "lm-cache"
-    train_rows = precompute(args.data, args.apm, cache / f"train-{args.studies}-{args.flip_fraction}.pt", args.studies, args.flip_fraction)
-    val_rows = precompute(args.val, args.apm, cache / f"val-{args.val_studies}.pt", args.val_studies, 0.0)
+    key = cache_key(args.apm, args.anatomy_targets)   # a new APM, bank or target rule never reuses stale outputs
+    train_rows = precompute(args.data, args.apm, cache / f"train-{args.studies}-{args.flip_fraction}-{key}-{digest(args.data)}.pt",
+                            args.studies, args.flip_fraction, anatomy_targets=args.anatomy_targets)
+    val_rows = precompute(args.val, args.apm, cache / f"val-{args.val_studies}-{key}-{digest(args.val)}.pt", args.val_studies, 0.0,
+                          anatomy_targets=args.anatomy_targets)
     tokenizer = build_tokenizer(train_rows, cache / f"tokenizer-{args.vocab_size}.json", args.vocab_size)
     pad = tokenizer.token_to_id("<pad>")
     encoded = [encode_study(tokenizer, r, args.ablation, side) for r in train_rows]

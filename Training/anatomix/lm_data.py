@@ -7,8 +7,10 @@ tokens [36, 16] fp16, canvas boxes [36, 4], retrieved finding kinds [36], letter
 task examples with their boxes compacted (mirrored with the image where flipped)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from safetensors.torch import load_file
 from .apm import AnatomyPerceptionModule, ApmConfiguration, box_cxcywh_to_xyxy
 from .language import pooled_image_features
 from .letterbox import Letterbox
-from .prompt import BOX, compact_boxes
+from .prompt import BOX, compact_boxes, location_tokens
 
 TASKS = ["report_generation", "grounded_diagnosis", "grounded_captioning", "phrase_grounding", "anatomy_grounding",
          "vqa", "image_understanding"]
@@ -65,13 +67,41 @@ def mirror_boxes_in_text(text: str, width: int) -> str:
     return BOX.sub(flip, text)
 
 
+def digest(folder: Path, *names: str) -> str:
+    """12 hex digits of the SHA-256 of files in `folder` (default: its manifest.jsonl)."""
+    h = hashlib.sha256()
+    for name in names or ("manifest.jsonl",):
+        h.update((folder / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def cache_key(apm_folder: Path, anatomy_targets: str) -> str:
+    """What a cache row depends on besides the data: the APM's weights, its bank and the target rule."""
+    return f"{digest(apm_folder, 'apm.safetensors', 'bank.json', 'bank.safetensors')}-{anatomy_targets}"
+
+
+def anatomy_answer_from_stage_one(answer: str, canvas_boxes: torch.Tensor, index: dict[str, int], side: float) -> str:
+    """The compact anatomy-grounding answer with its box replaced by the box stage one gave that
+    anatomy (the one in the prompt): the language model learns to copy what perception found, not to
+    guess the perception error it cannot see."""
+    m = re.search(r"<ref>(.*?)</ref>", answer)
+    if not m or m.group(1) not in index:
+        return answer
+    box = location_tokens(canvas_boxes[index[m.group(1)]].tolist(), side)
+    return re.sub(r"<box>(?:<loc_\d+>){4}</box>", f"<box>{box}</box>", answer, count=1)
+
+
 def precompute(root: Path, apm_folder: Path, out: Path, limit: int | None = None, flip_fraction: float = 0.0,
-               batch: int = 32, seed: int = 0) -> list[dict]:
-    """Runs the APM over `root`'s studies (the first `limit`), plus mirrored copies of a fraction."""
+               batch: int = 32, seed: int = 0, anatomy_targets: str = "apm") -> list[dict]:
+    """Runs the APM over `root`'s studies (the first `limit`), plus mirrored copies of a fraction.
+    `anatomy_targets`: "apm" answers anatomy grounding with stage one's box (see
+    anatomy_answer_from_stage_one), "truth" with the true box."""
     if out.exists():
         return torch.load(out, weights_only=False)
     model, bank = load_apm(apm_folder), Bank(apm_folder)
-    names = [a["name"] for a in json.loads((apm_folder / "anatomies.json").read_text())["anatomies"]]
+    anatomies = json.loads((apm_folder / "anatomies.json").read_text())["anatomies"]
+    names = [a["name"] for a in anatomies]
+    by_display = {a.get("display_name", a["name"]): i for i, a in enumerate(anatomies)}
     records = [json.loads(l) for l in (root / "manifest.jsonl").read_text().splitlines() if l][:limit]
     rng = random.Random(seed)
     jobs = [(r, False) for r in records] + [(r, True) for r in records if rng.random() < flip_fraction]
@@ -95,7 +125,10 @@ def precompute(root: Path, apm_folder: Path, out: Path, limit: int | None = None
                 if flip:
                     instruction, answer = mirror_boxes_in_text(instruction, r["width"]), mirror_boxes_in_text(answer, r["width"])
                 box = Letterbox(r["width"], r["height"], size)
-                tasks.append({"task": t["task"], "instruction": compact_boxes(instruction, box), "answer": compact_boxes(answer, box),
+                compact = compact_boxes(answer, box)
+                if t["task"] == "anatomy_grounding" and anatomy_targets == "apm":
+                    compact = anatomy_answer_from_stage_one(compact, canvas[k], by_display, float(size))
+                tasks.append({"task": t["task"], "instruction": compact_boxes(instruction, box), "answer": compact,
                               "raw_answer": answer})
             rows.append({"id": r["id"] + ("-mirror" if flip else ""), "width": r["width"], "height": r["height"],
                          "image": image[k].half(), "tokens": result["tokens"][k].half(), "boxes": canvas[k].float(),
