@@ -125,12 +125,12 @@ dataset: deps
 dataset-test: deps
 	$(CXRGEN) -m cxrgen.dataset --n 600 --out $(TEST_SET) --seed 90210 --size 256 --benchmark --resume
 
-# The APM. train-apm: 8k training + 500 validation studies (resumed if interrupted), then 5 epochs
+# The APM. train-apm: 4k training (the studies train-lm uses) + 500 validation studies (resumed if interrupted), then 5 epochs
 # fine-tuning the model in INIT (default: the committed one) with the [4/9] objectives (real-shape
 # variants, retrieval loss, weighted label BCE, flip 0.5; ~40 min on 2 cores at output stride 16), exported to
 # Weights/anatomix-tiny with its parity fixture. train-apm-scratch: the same from random weights
 # ([3/7]'s schedule: 10 epochs, then 3 at lr 5e-5 with flip 0.5; ~70 min).
-TRAIN_N ?= 8000
+TRAIN_N ?= 4000
 INIT    ?= Weights/anatomix-tiny
 TRAIN_DATA = $(CXRGEN) -m cxrgen.dataset --n $(TRAIN_N) --out data/train --seed 1 --size 256 --resume && \
              $(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
