@@ -267,7 +267,8 @@ def main() -> None:
     if args.export:
         from anatomix.export import export_weights
         freeze_batch_statistics(model).eval()
-        training = stage_summary(args, len(train), args.epochs, iou) | {"config": args.config or "tiny", "recipe": "make train-apm"}
+        training = stage_summary(args, len(train), args.epochs, iou) | {"config": args.config or next((name for name, c in CONFIGS.items() if c == config), "as --init"),
+                                                                   "recipe": "make train-apm"}
         if args.init and args.init.is_dir():
             training["init"] = {"model_folder": str(args.init)} | json.loads((args.init / "model.json").read_text())
         elif args.init:
