@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from safetensors.torch import load_file
 from .apm import AnatomyPerceptionModule, ApmConfiguration, box_cxcywh_to_xyxy
 from .language import pooled_image_features
 from .letterbox import Letterbox
-from .prompt import BOX, compact_boxes, location_tokens
+from .prompt import BOX, anatomy_answer_from_stage_one, compact_boxes
 
 TASKS = ["report_generation", "grounded_diagnosis", "grounded_captioning", "phrase_grounding", "anatomy_grounding",
          "vqa", "image_understanding"]
@@ -80,22 +79,11 @@ def cache_key(apm_folder: Path, anatomy_targets: str) -> str:
     return f"{digest(apm_folder, 'apm.safetensors', 'bank.json', 'bank.safetensors')}-{anatomy_targets}"
 
 
-def anatomy_answer_from_stage_one(answer: str, canvas_boxes: torch.Tensor, index: dict[str, int], side: float) -> str:
-    """The compact anatomy-grounding answer with its box replaced by the box stage one gave that
-    anatomy (the one in the prompt): the language model learns to copy what perception found, not to
-    guess the perception error it cannot see."""
-    m = re.search(r"<ref>(.*?)</ref>", answer)
-    if not m or m.group(1) not in index:
-        return answer
-    box = location_tokens(canvas_boxes[index[m.group(1)]].tolist(), side)
-    return re.sub(r"<box>(?:<loc_\d+>){4}</box>", f"<box>{box}</box>", answer, count=1)
-
-
 def precompute(root: Path, apm_folder: Path, out: Path, limit: int | None = None, flip_fraction: float = 0.0,
                batch: int = 32, seed: int = 0, anatomy_targets: str = "apm") -> list[dict]:
     """Runs the APM over `root`'s studies (the first `limit`), plus mirrored copies of a fraction.
     `anatomy_targets`: "apm" answers anatomy grounding with stage one's box (see
-    anatomy_answer_from_stage_one), "truth" with the true box."""
+    prompt.anatomy_answer_from_stage_one), "truth" with the true box."""
     if out.exists():
         return torch.load(out, weights_only=False)
     model, bank = load_apm(apm_folder), Bank(apm_folder)
@@ -127,7 +115,7 @@ def precompute(root: Path, apm_folder: Path, out: Path, limit: int | None = None
                 box = Letterbox(r["width"], r["height"], size)
                 compact = compact_boxes(answer, box)
                 if t["task"] == "anatomy_grounding" and anatomy_targets == "apm":
-                    compact = anatomy_answer_from_stage_one(compact, canvas[k], by_display, float(size))
+                    compact = anatomy_answer_from_stage_one(compact, canvas[k].tolist(), by_display, float(size))
                 tasks.append({"task": t["task"], "instruction": compact_boxes(instruction, box), "answer": compact,
                               "raw_answer": answer})
             rows.append({"id": r["id"] + ("-mirror" if flip else ""), "width": r["width"], "height": r["height"],

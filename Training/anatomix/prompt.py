@@ -50,6 +50,17 @@ def compact_boxes(text: str, letterbox: Letterbox) -> str:
     return BOX.sub(replace, text)
 
 
+def anatomy_answer_from_stage_one(answer: str, canvas_boxes, index: dict[str, int], side: float) -> str:
+    """A compact anatomy-grounding answer with its box replaced by the box stage one gave that anatomy
+    (`canvas_boxes[index[name]]`, the one in the prompt): the language model learns to copy what
+    perception found, not to guess a perception error it cannot see. Unknown names: unchanged."""
+    m = re.search(r"<ref>(.*?)</ref>", answer)
+    if not m or m.group(1) not in index:
+        return answer
+    box = location_tokens(canvas_boxes[index[m.group(1)]], side)
+    return re.sub(r"<box>(?:<loc_\d+>){4}</box>", lambda _: f"<box>{box}</box>", answer, count=1)
+
+
 def anatomy_entries(canvas_boxes: np.ndarray, findings: list[list[str]], side: float) -> str:
     """36 entries: `<obj_i>` + the box's location tokens + (abnormal) " kind, kind"."""
     out = []

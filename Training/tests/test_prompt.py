@@ -46,3 +46,14 @@ def test_malformed_answers_are_flagged_not_raised():
         out = P.parse_boxes(raw, box)
         assert not out["parsed"] or out["boxes"]
     assert P.parse_boxes("Fracture: a displaced fracture.", box)["parsed"]
+
+
+def test_anatomy_answers_copy_stage_ones_box():
+    boxes = [[0.0, 0.0, 1.0, 1.0]] * 36
+    boxes[7] = [10.0, 20.0, 100.0, 200.0]
+    answer = "The <ref>left lung</ref> is located at the coordinates <box><loc_1><loc_2><loc_3><loc_4></box> on the image."
+    out = P.anatomy_answer_from_stage_one(answer, boxes, {"left lung": 7}, 256.0)
+    assert out == answer.replace("<loc_1><loc_2><loc_3><loc_4>", P.location_tokens(boxes[7], 256.0))
+    assert P.location_tokens(boxes[7], 256.0) == "<loc_5><loc_10><loc_50><loc_100>"
+    assert P.anatomy_answer_from_stage_one(answer.replace("left lung", "spleen"), boxes, {"left lung": 7}, 256.0) \
+        == answer.replace("left lung", "spleen")
