@@ -43,8 +43,8 @@ def pick(rng: np.random.Generator, candidates: list[str]) -> str | None:
 
 
 def finding_sentence(rng: np.random.Generator, f: dict) -> str:
-    """A real IU sentence for this kind that states its side (a sideless one only for midline and
-    bilateral-agnostic kinds) and has no number (IU sizes, rib numbers and tip distances would
+    """A real IU sentence for this kind that states its side (right, left or bilateral; a sideless
+    one only for midline findings) and has no number (IU sizes, rib numbers and tip distances would
     contradict the inserted finding); a template naming the side otherwise."""
     kind = f["kind"]
     want = {"right": {"right"}, "left": {"left"}, "bilateral": {"bilateral"}}.get(f["side"], {None})
