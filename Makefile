@@ -12,7 +12,7 @@ RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-lm train-lm-ablation clean
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -65,9 +65,12 @@ build: deps-apt
 	@test -x .build/release/anatomix
 
 test: deps test-swift test-release test-python
+# make test: the Python run must find the messages the Swift run produced (Training/tests/test_schemas.py).
+test: export ANATOMIX_REQUIRE_MESSAGES=1
 
 test-swift:
 	swift build --build-tests $(SWIFT_FLAGS)
+	rm -rf .build/produced-messages
 	$(RUNTIME_ENV) ANATOMIX_EXPECT_LIBRDKAFKA=$(LIBRDKAFKA_RUNTIME) swift test --skip-build $(SWIFT_FLAGS)
 
 # The numeric tests again against an optimised build (its own scratch folder, so `make build` is not
@@ -146,6 +149,16 @@ train-apm-scratch: train-deps
 	PYTHONPATH=Training $(PY) Training/train_apm.py --data data/train --val data/val --run Training/runs/apm $(TRAIN_ARGS)
 	PYTHONPATH=Training $(PY) Training/train_apm.py --data data/train --val data/val --init Training/runs/apm/last.pt \
 	  --epochs 3 --lr 5e-5 --flip-p 0.5 --run Training/runs/apm-finetune --export Weights/anatomix-tiny
+	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
+
+# The fine label branch on the committed APM (everything else frozen: boxes, tokens and bank do not move),
+# on the first LABEL_STUDIES training studies; ~20 min on 2 cores. Exported into Weights/anatomix-tiny.
+LABEL_STUDIES ?= 8000
+train-apm-labels: train-deps
+	$(CXRGEN) -m cxrgen.dataset --n $(LABEL_STUDIES) --out data/train --seed 1 --size 256 --resume
+	$(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
+	PYTHONPATH=Training $(PY) Training/train_apm_labels.py --data data/train --val data/val --studies $(LABEL_STUDIES) \
+	  --model Weights/anatomix-tiny --export Weights/anatomix-tiny $(TRAIN_ARGS)
 	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
 
 # The language model on the frozen APM's cached outputs (LM_STUDIES training studies + mirrored copies):

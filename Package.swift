@@ -34,6 +34,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries from Debian packages (see `make deps`).
@@ -49,14 +50,15 @@ let package = Package(
         library("Tokenizers"),
         library("Models", dependencies: ["Tensor", "Tokenizers"]),
         library("Language", dependencies: ["Tensor", "Models", "Tokenizers", "Imaging"]),
+        library("Contracts", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         library("Messaging", dependencies: ["CRdKafka"]),
         library("Retrieval", dependencies: ["Tensor"]),
         library("Evaluation"),
-        library("Pipeline", dependencies: ["Models", "Imaging", "Retrieval", "Tensor", "Language"]),
+        library("Pipeline", dependencies: ["Models", "Imaging", "Retrieval", "Tensor", "Language", "Contracts"]),
 
         .executableTarget(
             name: "anatomix",
-            dependencies: ["Models", "Tensor", "Imaging", "Pipeline", "Retrieval", "Evaluation", "Language",
+            dependencies: ["Models", "Tensor", "Imaging", "Pipeline", "Retrieval", "Evaluation", "Language", "Contracts",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Services/anatomix", swiftSettings: strict),
         .executableTarget(
@@ -70,6 +72,7 @@ let package = Package(
         tests("Tokenizers", dependencies: ["Tokenizers"]),
         tests("Models", dependencies: ["Models", "Tensor", "Tokenizers", "Imaging"]),
         tests("Language", dependencies: ["Language", "Models", "Tensor", "Tokenizers"]),
+        tests("Contracts", dependencies: ["Contracts"]),
         tests("Messaging", dependencies: ["Messaging"]),
         tests("Retrieval", dependencies: ["Retrieval", "Tensor"]),
         tests("Evaluation", dependencies: ["Evaluation"]),

@@ -18,7 +18,7 @@ from anatomix.apm import AnatomyPerceptionModule, ApmConfiguration, FrozenBatchN
 TINY = ApmConfiguration(image_size=128, block="bottleneck", blocks=(1, 1, 1, 1), widths=(4, 8, 8, 16), stem_width=8,
                         d_model=32, heads=4, encoder_layers=2, decoder_layers=2, feed_forward=64, dropout=0.0,
                         anatomies=36, labels=14, token_dim=16, feature_heads=2, output_stride=16,
-                        token_labels=True)
+                        token_labels=True, fine_label_width=8)
 
 
 def trained(weights: Path, images: list[Path], out: Path) -> None:
@@ -67,6 +67,8 @@ def main() -> None:
         model.cls_token.normal_(0, 0.5)
         model.token_label_head.weight.normal_(0, 0.3)     # zero-initialised for training: random here, so parity sees it
         model.token_label_head.bias.normal_(0, 0.3)
+        model.fine_label_head.classifier.weight.normal_(0, 0.3)
+        model.fine_label_head.classifier.bias.normal_(0, 0.3)
     image = torch.rand(2, 1, TINY.image_size, TINY.image_size)
     with torch.inference_mode():
         out = model(image)

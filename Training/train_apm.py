@@ -52,10 +52,11 @@ CONFIGS = {
 
 class Studies(torch.utils.data.Dataset):
     """Letterboxed images, normalised xyxy boxes [36, 4] on the canvas, labels [14] and region-sentence
-    ids [36] of a manifest. With `shapes` > 0 that fraction of images first becomes a random real-shape
+    ids [36] of a manifest (zeros without a `sentence_index`). With `shapes` > 0 that fraction of images
+    first becomes a random real-shape
     variant (cxrgen.variants: other aspect ratio with black/white bands, crop, collimation)."""
 
-    def __init__(self, root: Path, size: int, sentence_index: dict[str, int], shapes: float = 0.0, seed: int = 0) -> None:
+    def __init__(self, root: Path, size: int, sentence_index: dict[str, int] | None, shapes: float = 0.0, seed: int = 0) -> None:
         self.root, self.size, self.shapes = root, size, shapes
         self.records = [json.loads(l) for l in (root / "manifest.jsonl").read_text().splitlines() if l]
         self.sentence_index = sentence_index
@@ -76,7 +77,8 @@ class Studies(torch.utils.data.Dataset):
         x = torch.from_numpy(box.apply(array))[None]
         xyxy = torch.tensor(box.to_canvas([a["box"] for a in r["anatomies"]]) / self.size, dtype=torch.float32)
         labels = torch.tensor(list(r["labels"].values()), dtype=torch.float32)   # CheXpert order (the manifest's)
-        sentences = torch.tensor([self.sentence_index[s["sentence"]] for s in r["region_sentences"]])
+        sentences = (torch.tensor([self.sentence_index[s["sentence"]] for s in r["region_sentences"]])
+                     if self.sentence_index is not None else torch.zeros(len(r["region_sentences"]), dtype=torch.long))
         return x, xyxy, labels, sentences
 
 

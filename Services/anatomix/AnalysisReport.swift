@@ -1,9 +1,10 @@
+import Contracts
 import Dispatch
 import Models
 import Pipeline
-import Retrieval
 
-/// The `analyze` output document (JSON, keys sorted).
+/// The `analyze` output document (JSON, keys sorted): the three stages' messages flattened into the
+/// form a person reads, from the same messages the pipeline's workers exchange.
 struct AnalysisReport: Codable {
     struct Anatomy: Codable {
         let index: Int
@@ -38,13 +39,10 @@ struct AnalysisReport: Codable {
             case backbone = "backbone_seconds", transformer = "transformer_seconds", retrieval = "retrieval_seconds"
             case language = "language_seconds"
         }
-        init(decode: Double, load: Double, perception: Perception, retrieval: Double, language: Double) {
-            (self.decode, self.load, self.retrieval, self.language) = (decode, load, retrieval, language)
-            (self.perception, backbone, transformer) = (perception.seconds, perception.backboneSeconds, perception.transformerSeconds)
-        }
     }
 
     let image: String
+    let studyID: String
     let model: Model
     let width: Int
     let height: Int
@@ -57,26 +55,29 @@ struct AnalysisReport: Codable {
     let timings: Timings
 
     enum CodingKeys: String, CodingKey {
-        case image, model, width, height, anatomies, labels, positiveLabels = "positive_labels"
+        case image, studyID = "study_id", model, width, height, anatomies, labels, positiveLabels = "positive_labels"
         case labelThreshold = "label_threshold", tasks, timings
     }
 
-    init(image: String, model: Model, perception: Perception, findings: [String: SentenceBank.Match], tasks: [TaskAnswer],
-         timings: Timings) {
-        self.tasks = tasks
+    init(image: String, model: Model, grounded: GroundedMessage, result: ResultMessage, decode: Double, load: Double) {
+        let perception = grounded.perception
+        let findings = Dictionary(grounded.findings.map { ($0.anatomy, $0) }, uniquingKeysWith: { a, _ in a })
         self.image = image
+        studyID = result.studyID
         self.model = model
-        width = perception.width
-        height = perception.height
+        (width, height) = (perception.image.width, perception.image.height)
         anatomies = perception.anatomies.map {
-            Anatomy(index: $0.index, name: $0.name, box: $0.box, token: $0.token,
-                    likelyFinding: findings[$0.name]?.sentence, findingKinds: findings[$0.name]?.kinds,
-                    score: findings[$0.name]?.probability, similarity: findings[$0.name]?.similarity)
+            Anatomy(index: $0.index, name: $0.name, box: $0.box, token: $0.token, likelyFinding: findings[$0.name]?.sentence,
+                    findingKinds: findings[$0.name]?.kinds, score: findings[$0.name]?.score, similarity: findings[$0.name]?.similarity)
         }
         labels = perception.labels
         positiveLabels = perception.labels.filter { $0.value >= PerceptionStage.labelThreshold }.keys.sorted()
         labelThreshold = PerceptionStage.labelThreshold
-        self.timings = timings
+        tasks = result.tasks
+        let t = perception.timings
+        timings = Timings(decode: decode, load: load, perception: t.perceptionSeconds, backbone: t.backboneSeconds,
+                          transformer: t.transformerSeconds, retrieval: grounded.timings.retrievalSeconds,
+                          language: result.timings.languageSeconds)
     }
 }
 

@@ -52,6 +52,11 @@ public enum PNGCodec {
     /// Decodes the PNG at `path`: a regular file, read up to the byte limit (a FIFO or a device
     /// cannot stream unbounded data into memory).
     public static func read(path: String, limits: Limits = Limits()) throws -> GrayImage {
+        try decode(try readBytes(path: path, limits: limits), name: path, limits: limits)
+    }
+
+    /// The bytes of the regular file at `path`, at most `limits.maximumBytes` of them.
+    public static func readBytes(path: String, limits: Limits = Limits()) throws -> Data {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         guard let attributes else { throw ImagingError(path: path, reason: "cannot read the file (missing or unreadable)") }
         guard attributes[.type] as? FileAttributeType == .typeRegular else {
@@ -71,7 +76,7 @@ public enum PNGCodec {
         guard data.count <= limits.maximumBytes else {
             throw ImagingError(path: path, reason: "file is over \(byteCount(limits.maximumBytes)), the limit")
         }
-        return try decode(data, name: path, limits: limits)
+        return data
     }
 
     /// Decodes PNG bytes; `name` labels errors.

@@ -12,7 +12,7 @@ public struct ApmOutput: Sendable {
     public let tokens: Tensor
     /// `[B, 1 + N, d]` encoder memory (CLS first).
     public let memory: Tensor
-    /// Wall time of the convolutional backbone (with the 1x1 projection) and of the rest.
+    /// Wall time of the convolutional backbone (with the 1x1 projection and the fine label branch) and of the rest.
     public let backboneSeconds: Double, transformerSeconds: Double
 }
 
@@ -31,6 +31,7 @@ public struct AnatomyPerceptionModule: Sendable {
     let boxHead: [Linear]
     let labelHead: Linear
     let tokenLabelHead: Linear?                             // with `token_labels`
+    let fineLabelHead: FineLabelHead?                       // with `fine_label_width` > 0
     let featureAttention: MultiheadAttention
     let featureProjection: Linear
 
@@ -57,6 +58,7 @@ public struct AnatomyPerceptionModule: Sendable {
         }
         labelHead = try Linear(&w, prefix: "label_head.", input: c.dModel, output: c.labels)
         tokenLabelHead = c.tokenLabels ? try Linear(&w, prefix: "token_label_head.", input: c.dModel, output: c.labels) : nil
+        fineLabelHead = c.fineLabelWidth > 0 ? try FineLabelHead(&w, c: c) : nil
         featureAttention = try MultiheadAttention(&w, prefix: "feature_attention.", d: c.dModel, heads: c.featureHeads)
         featureProjection = try Linear(&w, prefix: "feature_projection.", input: c.dModel, output: c.tokenDim)
     }
@@ -75,8 +77,9 @@ public struct AnatomyPerceptionModule: Sendable {
         let c = configuration
         let b = images.shape[0], d = c.dModel
         let start = DispatchTime.now().uptimeNanoseconds
-        let features = backbone(images, threads: threads)
-            .conv2d(weight: projectionWeight, bias: projectionBias, threads: threads)              // [B, d, h, w]
+        let stages = backbone.stageOutputs(images, keeping: fineLabelHead == nil ? 0 : 2, threads: threads)
+        let features = stages.last!.conv2d(weight: projectionWeight, bias: projectionBias, threads: threads)  // [B, d, h, w]
+        let fineLogits = fineLabelHead?(stride4: stages[0], stride8: stages[1], threads: threads)
         let backboneDone = DispatchTime.now().uptimeNanoseconds
         let n = c.featureSize * c.featureSize
         var tokens = [Float](repeating: 0, count: b * (1 + n) * d)                              // [B, 1 + N, d]
@@ -101,6 +104,7 @@ public struct AnatomyPerceptionModule: Sendable {
         let attended = featureAttention.crossAttention(query: decoded, memory: memory, threads: threads)
         var logits = labelHead(cls)
         if let tokenLabelHead { logits = logits + Self.logMeanExp(tokenLabelHead(memory), skippingFirst: 1) }   // not the CLS row
+        if let fineLogits { logits = logits + fineLogits }
         let (boxes, anatomical) = (box.map { 1 / (1 + exp(-$0)) }, featureProjection(attended))
         let end = DispatchTime.now().uptimeNanoseconds
         return ApmOutput(boxes: boxes, logits: logits, tokens: anatomical, memory: memory,

@@ -20,12 +20,15 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
     /// Ours: the label logits add the log-mean-exp over the memory tokens of a per-token label head
     /// (`token_label_head`), so a finding seen in a few tokens counts; absent = false.
     public var tokenLabels: Bool
+    /// Ours: > 0 adds `FineLabelHead` (that many channels over the stride-4 and stride-8 backbone maps)
+    /// to the label logits, for findings a few pixels wide; absent = 0 (no branch).
+    public var fineLabelWidth: Int
 
     enum CodingKeys: String, CodingKey {
         case imageSize = "image_size", block, blocks, widths, stemWidth = "stem_width", dModel = "d_model", heads
         case encoderLayers = "encoder_layers", decoderLayers = "decoder_layers", feedForward = "feed_forward"
         case anatomies, labels, tokenDim = "token_dim", featureHeads = "feature_heads", outputStride = "output_stride"
-        case tokenLabels = "token_labels"
+        case tokenLabels = "token_labels", fineLabelWidth = "fine_label_width"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -46,6 +49,7 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         featureHeads = try c.decode(Int.self, forKey: .featureHeads)
         outputStride = try c.decodeIfPresent(Int.self, forKey: .outputStride) ?? 32
         tokenLabels = try c.decodeIfPresent(Bool.self, forKey: .tokenLabels) ?? false
+        fineLabelWidth = try c.decodeIfPresent(Int.self, forKey: .fineLabelWidth) ?? 0
         try validate()
     }
 
@@ -64,6 +68,9 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
                      "anatomies": anatomies, "labels": labels, "token_dim": tokenDim, "feature_heads": featureHeads]
         if let (name, value) = sizes.sorted(by: { $0.key < $1.key }).first(where: { $0.value <= 0 }) {
             throw ModelError(.invalidConfiguration, "APM \(name) is \(value); it must be positive")
+        }
+        guard fineLabelWidth >= 0 else {
+            throw ModelError(.invalidConfiguration, "APM fine_label_width \(fineLabelWidth) must be 0 (no fine label branch) or positive")
         }
         guard block == "basic" || block == "bottleneck" else {
             throw ModelError(.invalidConfiguration, "APM block '\(block)' is not 'basic' or 'bottleneck'")

@@ -81,8 +81,17 @@ struct ResNet: Sendable {
 
     /// `[B, 1, S, S]` -> `[B, C, S/s, S/s]` (s = output stride); each convolution split across `threads` slices.
     func callAsFunction(_ image: Tensor, threads: Int) -> Tensor {
+        stageOutputs(image, keeping: 0, threads: threads).last!
+    }
+
+    /// The outputs of the first `keeping` stages (strides 4, 8, ...), then the last stage's.
+    func stageOutputs(_ image: Tensor, keeping: Int, threads: Int) -> [Tensor] {
         var x = stem(image, relu: true, threads: threads).maxPool2d(kernel: 3, stride: 2, padding: 1)
-        for stage in stages { for block in stage { x = block(x, threads: threads) } }
-        return x
+        var kept = [Tensor]()
+        for (i, stage) in stages.enumerated() {
+            for block in stage { x = block(x, threads: threads) }
+            if i < keeping { kept.append(x) }
+        }
+        return kept + [x]
     }
 }

@@ -1,3 +1,4 @@
+public import Contracts
 import Dispatch
 import Foundation
 public import Imaging
@@ -8,29 +9,6 @@ public import Retrieval
 public enum Decoding: Sendable, Equatable {
     case greedy
     case nucleus(temperature: Float, topP: Float, seed: UInt64)
-}
-
-/// One task's answer (`cxr.results.v1` carries the same fields).
-public struct TaskAnswer: Codable, Sendable, Equatable {
-    public struct Timings: Codable, Sendable, Equatable {
-        public let prefill: Double, decode: Double, tokensPerSecond: Double
-        public let promptTokens: Int, generatedTokens: Int
-        enum CodingKeys: String, CodingKey {
-            case prefill = "prefill_seconds", decode = "decode_seconds", tokensPerSecond = "tokens_per_second"
-            case promptTokens = "prompt_tokens", generatedTokens = "generated_tokens"
-        }
-    }
-    public let task: String
-    public let instruction: String
-    /// Readable answer: boxes written `(x1,y1),(x2,y2)` in original pixels, markup removed.
-    public let text: String
-    public let phrases: [GroundedPhrase]
-    public let boxes: [[Double]]
-    /// False when the model's markup was malformed (the text is still given).
-    public let parsed: Bool
-    /// The generated text with its markup, as the model wrote it.
-    public let raw: String
-    public let timings: Timings
 }
 
 /// Stage three without transport: the study's prompt (image tokens, anatomy entries with boxes and
@@ -93,7 +71,8 @@ public struct LanguageStage: Sendable {
             let timings = TaskAnswer.Timings(prefill: generator.prefillSeconds + (index == 0 ? prefixSeconds : 0),
                                              decode: generator.decodeSeconds, tokensPerSecond: generator.tokensPerSecond,
                                              promptTokens: generator.promptTokens, generatedTokens: tokens.count)
-            answers.append(TaskAnswer(task: task.name, instruction: instruction, text: text, phrases: parsedAnswer.phrases,
+            answers.append(TaskAnswer(task: task.name, instruction: instruction, text: text,
+                                      phrases: parsedAnswer.phrases.map { .init(phrase: $0.phrase, boxes: $0.boxes) },
                                       boxes: parsedAnswer.boxes, parsed: parsedAnswer.parsed, raw: raw, timings: timings))
         }
         return answers

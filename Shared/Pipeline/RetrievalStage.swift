@@ -20,10 +20,13 @@ public struct RetrievalStage: Sendable {
     public func likelyFindings(_ perception: Perception) throws -> [String: SentenceBank.Match] {
         var out = [String: SentenceBank.Match]()
         for a in perception.anatomies {
-            let match = lookup == .nearest ? try bank.nearest(anatomy: a.name, token: a.token)
-                                           : try bank.retrieve(anatomy: a.name, token: a.token)
-            if let match { out[a.name] = match }
+            if let match = try likelyFinding(anatomy: a.name, token: a.token) { out[a.name] = match }
         }
         return out
+    }
+
+    /// One anatomy's likely finding (nil where the bank has no sentence for it).
+    public func likelyFinding(anatomy: String, token: [Float]) throws -> SentenceBank.Match? {
+        lookup == .nearest ? try bank.nearest(anatomy: anatomy, token: token) : try bank.retrieve(anatomy: anatomy, token: token)
     }
 }

@@ -42,7 +42,8 @@ public struct SentenceBank: Sendable {
     public let dimension: Int
     public let temperature: Float
     public let healthyThreshold: Float
-    let vectors: [Float]                 // [N, dimension], unit rows
+    /// `[N, dimension]` row-major, unit rows.
+    public let vectors: [Float]
     let rowsByAnatomy: [String: [Int]]
 
     public init(entries: [Entry], vectors: Tensor, temperature: Float = 0.05, healthyThreshold: Float = 0.5) throws {

@@ -113,6 +113,22 @@ public struct Tensor: Sendable, Equatable {
         precondition(parts.allSatisfy { Array($0.shape.dropFirst()) == tail }, "mismatched shapes \(parts.map(\.shape))")
         return Tensor(shape: [parts.map { $0.shape[0] }.reduce(0, +)] + tail, storage: parts.flatMap(\.storage))
     }
+
+    /// `[B, C1, ...]` and `[B, C2, ...]` -> `[B, C1 + C2, ...]` (channels of `a` first, as `torch.cat(dim=1)`).
+    public static func concatenate(channels a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.rank >= 2 && a.rank == b.rank && a.shape[0] == b.shape[0] && a.shape.dropFirst(2) == b.shape.dropFirst(2),
+                     "channel concatenation of \(a.shape) and \(b.shape)")
+        let batch = a.shape[0], perA = a.count / max(batch, 1), perB = b.count / max(batch, 1)
+        var out = [Float]()
+        out.reserveCapacity(a.count + b.count)
+        for i in 0..<batch {
+            out += a.storage[(i * perA)..<((i + 1) * perA)]
+            out += b.storage[(i * perB)..<((i + 1) * perB)]
+        }
+        var shape = a.shape
+        shape[1] += b.shape[1]
+        return Tensor(shape: shape, storage: out)
+    }
 }
 
 extension Tensor: CustomStringConvertible {

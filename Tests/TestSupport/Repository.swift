@@ -9,6 +9,20 @@ public enum Repository {
     /// `Schemas/`.
     public static var schemas: URL { root.appendingPathComponent("Schemas") }
 
+    /// Where tests leave the messages they produced, one folder per schema, for the Python run of
+    /// `make test` to validate against Schemas/ with jsonschema (Training/tests/test_schemas.py).
+    public static var producedMessages: URL { root.appendingPathComponent(".build/produced-messages") }
+
+    /// Writes `data` as `producedMessages/<schema>/<name>.json`.
+    public static func keepProducedMessage(_ data: Data, schema: String, name: String) throws {
+        let folder = producedMessages.appendingPathComponent(schema)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try data.write(to: folder.appendingPathComponent(name + ".json"))
+    }
+
+    /// The trained default model folder, `Weights/anatomix-tiny`.
+    public static var defaultModel: URL { root.appendingPathComponent("Weights/anatomix-tiny") }
+
     /// `Tests/Fixtures/<relative>`.
     public static func fixture(_ relative: String) -> URL {
         root.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative)

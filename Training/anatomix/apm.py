@@ -38,6 +38,7 @@ class ApmConfiguration:
     feature_heads: int = 2
     output_stride: int = 32                # 16: the last stage keeps its input's resolution (DETR-DC5 without dilation)
     token_labels: bool = False             # ours: + log-mean-exp over the memory tokens of a per-token label head
+    fine_label_width: int = 0              # ours: > 0 adds FineLabelHead (stride-4/8 backbone features) to the label logits
 
     @property
     def expansion(self) -> int:
@@ -153,10 +154,38 @@ class ResNet(nn.Module):
         self.out_channels = cin
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, 1, H, W] -> [B, C, H/s, W/s], s = output_stride
+        return self.stages(x)[-1]
+
+    def stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every stage's output: strides 4, 8, 16 and 32 (16 at output stride 16)."""
         x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
+        outputs = []
         for stage in self.layers:
             x = stage(x)
-        return x
+            outputs.append(x)
+        return outputs
+
+
+class FineLabelHead(nn.Module):
+    """Ours: image labels from the early, fine backbone maps, for findings a few pixels wide (a nodule,
+    a rib fracture, a line) that the stride-16 tokens blur away. reduce: 3x3/2 conv of the stride-4 map
+    -> ReLU, concatenated with the stride-8 map -> conv1 3x3 -> ReLU -> conv2 3x3 -> ReLU -> classifier
+    1x1 (zero-initialised, so adding the branch starts from the model's own logits) -> log-mean-exp over
+    the positions."""
+
+    def __init__(self, c: ApmConfiguration) -> None:
+        super().__init__()
+        fine, mid, w = c.widths[0] * c.expansion, c.widths[1] * c.expansion, c.fine_label_width
+        self.reduce = nn.Conv2d(fine, w, 3, 2, 1)
+        self.conv1 = nn.Conv2d(w + mid, w, 3, 1, 1)
+        self.conv2 = nn.Conv2d(w, w, 3, 1, 1)
+        self.classifier = nn.Conv2d(w, c.labels, 1)
+        nn.init.zeros_(self.classifier.weight); nn.init.zeros_(self.classifier.bias)
+
+    def forward(self, stride4: torch.Tensor, stride8: torch.Tensor) -> torch.Tensor:   # -> [B, 14]
+        x = torch.cat([F.relu(self.reduce(stride4)), stride8], 1)
+        x = self.classifier(F.relu(self.conv2(F.relu(self.conv1(x))))).flatten(2)     # [B, 14, h*w]
+        return x.logsumexp(2) - math.log(x.shape[2])
 
 
 def sine_position_encoding(h: int, w: int, d: int, temperature: float = 10000.0) -> torch.Tensor:
@@ -201,6 +230,8 @@ class AnatomyPerceptionModule(nn.Module):
         if c.token_labels:                 # small findings (a nodule, a rib fracture, a line) live in a few tokens
             self.token_label_head = nn.Linear(c.d_model, c.labels)
             nn.init.zeros_(self.token_label_head.weight); nn.init.zeros_(self.token_label_head.bias)
+        if c.fine_label_width:
+            self.fine_label_head = FineLabelHead(c)
         self.feature_attention = nn.MultiheadAttention(c.d_model, c.feature_heads, batch_first=True)
         self.feature_projection = nn.Linear(c.d_model, c.token_dim)
         self.register_buffer("position", sine_position_encoding(c.feature_size, c.feature_size, c.d_model), persistent=False)
@@ -208,7 +239,8 @@ class AnatomyPerceptionModule(nn.Module):
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         """image [B, 1, S, S] in [0, 1] -> boxes [B, 36, 4], logits [B, 14], tokens [B, 36, 16], memory [B, 1+N, d]."""
         b = image.shape[0]
-        features = self.projection(self.backbone(image))                      # [B, d, h, w]
+        stages = self.backbone.stages(image)
+        features = self.projection(stages[-1])                                 # [B, d, h, w]
         src = features.flatten(2).transpose(1, 2)                              # [B, N, d]
         src = torch.cat([self.cls_token.expand(b, -1, -1), src], dim=1)        # [B, 1+N, d]
         pos = torch.cat([torch.zeros(1, self.configuration.d_model), self.position])[None].expand(b, -1, -1)
@@ -220,6 +252,8 @@ class AnatomyPerceptionModule(nn.Module):
         if self.configuration.token_labels:    # log-mean-exp: between the mean and the max of the per-token logits
             per_token = self.token_label_head(memory[:, 1:])                  # [B, N, 14]
             logits = logits + per_token.logsumexp(1) - math.log(per_token.shape[1])
+        if self.configuration.fine_label_width:
+            logits = logits + self.fine_label_head(stages[0], stages[1])
         out = {"boxes": self.box_head(decoded), "logits": logits,
                "tokens": self.feature_projection(attended), "memory": memory}
         if intermediate:

@@ -1,0 +1,54 @@
+import Foundation
+import Tensor
+
+/// Ours, twin of `Training/anatomix/apm.py::FineLabelHead`: label logits from the stride-4 and stride-8
+/// backbone maps, for findings a few pixels wide (a nodule, a rib fracture, a line) that the stride-16
+/// tokens blur. `reduce` (3x3/2) -> ReLU, concatenated with the stride-8 map -> `conv1` 3x3 -> ReLU ->
+/// `conv2` 3x3 -> ReLU -> `classifier` 1x1 -> log-mean-exp over the positions, added to the logits.
+struct FineLabelHead: Sendable {
+    let reduce: BiasedConv, conv1: BiasedConv, conv2: BiasedConv, classifier: BiasedConv
+
+    init(_ w: inout WeightLoader, c: ApmConfiguration) throws {
+        let fine = c.widths[0] * c.expansion, mid = c.widths[1] * c.expansion, width = c.fineLabelWidth
+        let p = "fine_label_head."
+        reduce = try BiasedConv(&w, prefix: p + "reduce.", cin: fine, cout: width, kernel: 3, stride: 2)
+        conv1 = try BiasedConv(&w, prefix: p + "conv1.", cin: width + mid, cout: width, kernel: 3, stride: 1)
+        conv2 = try BiasedConv(&w, prefix: p + "conv2.", cin: width, cout: width, kernel: 3, stride: 1)
+        classifier = try BiasedConv(&w, prefix: p + "classifier.", cin: width, cout: c.labels, kernel: 1, stride: 1)
+    }
+
+    /// `stride4: [B, C1, H, W]`, `stride8: [B, C2, H/2, W/2]` -> `[B, labels]`.
+    func callAsFunction(stride4: Tensor, stride8: Tensor, threads: Int) -> Tensor {
+        let reduced = reduce(stride4, relu: true, threads: threads)
+        let joined = Tensor.concatenate(channels: reduced, stride8)
+        let map = classifier(conv2(conv1(joined, relu: true, threads: threads), relu: true, threads: threads),
+                             relu: false, threads: threads)                           // [B, L, h, w]
+        let (b, l, n) = (map.shape[0], map.shape[1], map.shape[2] * map.shape[3])
+        var out = [Float](repeating: 0, count: b * l)
+        for row in 0..<(b * l) {                       // log(mean(exp)), the largest value subtracted first
+            let values = map.storage[(row * n)..<((row + 1) * n)]
+            let peak = values.max()!
+            var sum: Float = 0
+            for v in values { sum += exp(v - peak) }
+            out[row] = peak + log(sum / Float(n))
+        }
+        return Tensor(shape: [b, l], storage: out)
+    }
+}
+
+/// A convolution with its own bias (no batch norm), padding `kernel / 2`.
+struct BiasedConv: Sendable {
+    let weight: Tensor, bias: Tensor
+    let stride: Int, padding: Int
+
+    init(_ w: inout WeightLoader, prefix: String, cin: Int, cout: Int, kernel: Int, stride: Int) throws {
+        weight = try w.take(prefix + "weight", [cout, cin, kernel, kernel])
+        bias = try w.take(prefix + "bias", [cout])
+        self.stride = stride
+        padding = kernel / 2
+    }
+
+    func callAsFunction(_ x: Tensor, relu: Bool, threads: Int) -> Tensor {
+        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, relu: relu, threads: threads)
+    }
+}

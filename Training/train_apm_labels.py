@@ -1,0 +1,168 @@
+"""`make train-apm-labels`: add the fine label branch (apm.FineLabelHead) to a trained APM and train it alone.
+
+    Training/.venv/bin/python Training/train_apm_labels.py --data data/train --val data/val \\
+        --model Weights/anatomix-tiny [--width 64] [--epochs 6] [--export Weights/anatomix-tiny]
+
+Everything the model already had stays frozen (boxes, anatomical tokens, the bank and its calibration
+do not move), so only the label logits change: logits = the model's own + the branch's, with the
+branch's classifier zero-initialised (epoch 0 starts at the model's AUROC). Same data pipeline as
+train_apm.py: real-shape variants for `--shapes` of the images, the inference letterbox, affine and
+flip (p 0.5); BCE with the same positive weights. Validation AUROC per label after every epoch;
+`last.pt` in --run resumes (--resume). Export rewrites config.json, apm.safetensors and model.json.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from anatomix.apm import AnatomyPerceptionModule, ApmConfiguration
+from train_apm import Studies, augment, auroc
+
+LABELS = ["No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema",
+          "Consolidation", "Pneumonia", "Atelectasis", "Pneumothorax", "Pleural Effusion", "Pleural Other",
+          "Fracture", "Support Devices"]
+
+
+def load_model(folder: Path, width: int) -> AnatomyPerceptionModule:
+    config = dataclasses.replace(ApmConfiguration.load(folder / "config.json"), fine_label_width=width)
+    model = AnatomyPerceptionModule(config)
+    weights = {k: v.float() for k, v in load_file(str(folder / "apm.safetensors")).items()}
+    weights = {k: v for k, v in weights.items() if not k.startswith("fine_label_head.")}   # a new branch each run
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if unexpected or any(not k.startswith("fine_label_head.") for k in missing):
+        raise SystemExit(f"{folder} does not fit: missing {missing}, unexpected {unexpected}")
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith("fine_label_head."))
+    return model.eval()                       # frozen batch norm, no dropout: the trunk is the inference graph
+
+
+def frozen_parts(model: AnatomyPerceptionModule, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The model's logits without the branch, and the stride-4 and stride-8 maps the branch reads."""
+    with torch.no_grad():
+        head, model.fine_label_head = model.fine_label_head, None
+        model.configuration = dataclasses.replace(model.configuration, fine_label_width=0)
+        try:
+            base = model(images)["logits"]
+        finally:
+            model.fine_label_head = head
+            model.configuration = dataclasses.replace(model.configuration, fine_label_width=head.conv1.out_channels)
+        stages = model.backbone.stages(images)
+    return base, stages[0], stages[1]
+
+
+def validate(model, loader) -> list[float | None]:
+    logits, truth = [], []
+    with torch.inference_mode():
+        for images, _, labels, _ in loader:
+            logits.append(model(images)["logits"]); truth.append(labels)
+    logits, truth = torch.cat(logits), torch.cat(truth)
+    return [auroc(logits[:, k], truth[:, k]) for k in range(truth.shape[1])]
+
+
+def summary(per_label: list[float | None]) -> str:
+    valid = [a for a in per_label if a is not None]
+    worst = sorted((a, n) for a, n in zip(per_label, LABELS) if a is not None)[:3]
+    return f"macro AUROC {np.mean(valid):.4f} (lowest: " + ", ".join(f"{n} {a:.3f}" for a, n in worst) + ")"
+
+
+def export(folder: Path, model: AnatomyPerceptionModule, record: dict) -> None:
+    model.configuration.save(folder / "config.json")
+    save_file({k: v.half().contiguous() for k, v in model.state_dict().items()}, str(folder / "apm.safetensors"))
+    card = json.loads((folder / "model.json").read_text())
+    digest = hashlib.sha256((folder / "apm.safetensors").read_bytes()).hexdigest()[:12]
+    card["version"] = f"{datetime.date.today().isoformat()}.{digest}"
+    card["training"]["fine_labels"] = record
+    (folder / "model.json").write_text(json.dumps(card, indent=1) + "\n")
+    print(f"exported {folder} ({card['version']})")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--val", type=Path, required=True)
+    p.add_argument("--model", type=Path, default=Path("Weights/anatomix-tiny"))
+    p.add_argument("--studies", type=int, default=0, help="use the first N training studies (0: all)")
+    p.add_argument("--width", type=int, default=64, help="channels of the fine label branch")
+    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--workers", type=int, default=1, help="data-loading processes")
+    p.add_argument("--shapes", type=float, default=0.5)
+    p.add_argument("--flip-p", type=float, default=0.5)
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
+    p.add_argument("--run", type=Path, default=Path("Training/runs/apm-labels"))
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--export", type=Path, default=None)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = load_model(args.model, args.width)
+    size = model.configuration.image_size
+    train = Studies(args.data, size, sentence_index=None, shapes=args.shapes, seed=3)
+    if args.studies:
+        train.records = train.records[:args.studies]
+    val = Studies(args.val, size, sentence_index=None)
+    loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True,
+                                         num_workers=args.workers, persistent_workers=args.workers > 0)
+    val_loader = torch.utils.data.DataLoader(val, batch_size=64)
+    counts = torch.tensor([list(r["labels"].values()) for r in train.records], dtype=torch.float32).sum(0)
+    pos_weight = ((len(train) - counts) / counts.clamp(min=1)).sqrt().clamp(1, 8)
+    head = model.fine_label_head
+    optimizer = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=max(args.epochs * len(loader), 1),
+                                                    pct_start=0.1)
+    args.run.mkdir(parents=True, exist_ok=True)
+    checkpoint, start_epoch, step = args.run / "last.pt", 0, 0
+    before = validate(model, val_loader)
+    print(f"before the branch: val {summary(before)}", file=sys.stderr)
+    if args.resume and checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        head.load_state_dict(state["head"]); optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"]); start_epoch, step = state["epoch"] + 1, state["step"]
+        print(f"resumed at epoch {start_epoch}", file=sys.stderr)
+    g = torch.Generator().manual_seed(3)
+    per_label = before
+    for epoch in range(start_epoch, args.epochs):
+        started, head_seconds = time.time(), 0.0
+        head.train()
+        for i, (images, xyxy, labels, _) in enumerate(loader):
+            images, _ = augment(images, xyxy, g, 0.0, args.flip_p)
+            base, stride4, stride8 = frozen_parts(model, images)
+            t = time.time()
+            loss = F.binary_cross_entropy_with_logits(base + head(stride4, stride8), labels, pos_weight=pos_weight)
+            optimizer.zero_grad(); loss.backward(); optimizer.step(); scheduler.step(); step += 1
+            head_seconds += time.time() - t
+            if i % 10 == 0:
+                rate = (i + 1) * args.batch_size / (time.time() - started)
+                sys.stderr.write(f"\repoch {epoch} {i + 1}/{len(loader)} bce {loss.item():.4f} {rate:.1f} img/s ")
+            if args.max_steps and step >= args.max_steps:
+                break
+        head.eval()
+        per_label = validate(model, val_loader)
+        print(f"\nepoch {epoch}: val {summary(per_label)} ({time.time() - started:.0f} s, branch {head_seconds:.0f} s)",
+              file=sys.stderr)
+        torch.save({"head": head.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "epoch": epoch, "step": step}, checkpoint)
+        if args.max_steps and step >= args.max_steps:
+            break
+    if args.export:
+        valid = lambda xs: round(float(np.mean([a for a in xs if a is not None])), 4)  # noqa: E731
+        export(args.export, model, {"recipe": "make train-apm-labels", "studies": len(train), "epochs": args.epochs,
+                                    "lr": args.lr, "width": args.width, "val_macro_auroc_before": valid(before),
+                                    "val_macro_auroc": valid(per_label)})
+
+
+if __name__ == "__main__":
+    main()
