@@ -1,0 +1,39 @@
+/// An idempotent Kafka producer (acks=all): `send` returns once every record is acknowledged.
+public final class KafkaProducer: RecordProducer, @unchecked Sendable {   // the RDKafka layer is thread-safe
+    let client: RDKafkaProducer
+
+    public init(configuration: KafkaConfiguration) throws(MessagingError) {
+        try configuration.validate(.producer)
+        client = try RDKafkaProducer(settings: configuration.librdkafkaSettings(.producer), deliveryTimeout: configuration.deliveryTimeout)
+    }
+
+    public func send(_ records: [OutgoingRecord]) throws(MessagingError) { try client.send(records) }
+
+    /// Delivers what is queued (up to `timeout` seconds) and stops.
+    public func close(timeout: Double = 10) { client.close(timeout: timeout) }
+}
+
+/// A member of a Kafka consumer group (cooperative-sticky assignment, offsets stored only for records
+/// marked processed and committed in the background, on revoke and on close).
+public final class KafkaConsumer: RecordConsumer {
+    let client: RDKafkaConsumer
+
+    public init(configuration: KafkaConfiguration, topics: [String]) throws(MessagingError) {
+        try configuration.validate(.consumer)
+        client = try RDKafkaConsumer(settings: configuration.librdkafkaSettings(.consumer), topics: topics)
+    }
+
+    public func poll(timeout: Double) throws(MessagingError) -> IncomingRecord? { try client.poll(timeout: timeout) }
+
+    public func markProcessed(_ record: IncomingRecord) throws(MessagingError) {
+        try client.store(topic: record.topic, partition: record.partition, next: record.offset + 1)
+    }
+
+    public func commit() throws(MessagingError) { try client.commit() }
+    public func pause() throws(MessagingError) { try client.setPaused(true) }
+    public func resume() throws(MessagingError) { try client.setPaused(false) }
+    public func close() { client.close() }
+
+    /// Partitions assigned and revoked so far (rebalance callbacks).
+    public var rebalanceCounts: (assigned: Int, revoked: Int) { client.rebalances.counts }
+}

@@ -1,0 +1,127 @@
+import CRdKafka
+import Foundation
+
+/// What the rebalance callback saw (read by tests and health checks).
+final class RebalanceLog: @unchecked Sendable {   // guarded by `lock`
+    private let lock = NSLock()
+    private var assigned = 0, revoked = 0
+
+    func record(assigned a: Int, revoked r: Int) { lock.withLock { assigned += a; revoked += r } }
+    var counts: (assigned: Int, revoked: Int) { lock.withLock { (assigned, revoked) } }
+}
+
+/// The librdkafka consumer handle of one group member. Every call comes from the thread that polls.
+final class RDKafkaConsumer {
+    let handle: OpaquePointer
+    let rebalances = RebalanceLog()
+    private var closed = false
+
+    init(settings: [String: String], topics: [String]) throws(MessagingError) {
+        let conf = try RDKafkaConfig.make(settings)
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(rebalances).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
+            guard let rk else { return }
+            let cooperative = rd_kafka_rebalance_protocol(rk).map { String(cString: $0) } == "COOPERATIVE"
+            let count = Int(partitions?.pointee.cnt ?? 0)
+            let log = opaque.map { Unmanaged<RebalanceLog>.fromOpaque($0).takeUnretainedValue() }
+            switch err {
+            case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+                if cooperative { if let e = rd_kafka_incremental_assign(rk, partitions) { rd_kafka_error_destroy(e) } }
+                else { _ = rd_kafka_assign(rk, partitions) }
+                log?.record(assigned: count, revoked: 0)
+            case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+                _ = rd_kafka_commit(rk, nil, 0)          // what was processed stays processed for the next owner
+                if cooperative { if let e = rd_kafka_incremental_unassign(rk, partitions) { rd_kafka_error_destroy(e) } }
+                else { _ = rd_kafka_assign(rk, nil) }
+                log?.record(assigned: 0, revoked: count)
+            default:
+                _ = rd_kafka_assign(rk, nil)
+            }
+        }
+        handle = try RDKafkaConfig.client(RD_KAFKA_CONSUMER, conf: conf)
+        rd_kafka_poll_set_consumer(handle)
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
+        let err = rd_kafka_subscribe(handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            rd_kafka_destroy(handle)
+            throw MessagingError(.configuration, "cannot subscribe to \(topics): \(RDKafkaConfig.describe(err))", retriable: false)
+        }
+    }
+
+    /// The next record; broker-side hiccups (a broker down, a transport error) are logged by
+    /// librdkafka and read as "nothing yet", fatal errors throw.
+    func poll(timeout: Double) throws(MessagingError) -> IncomingRecord? {
+        guard !closed else { throw MessagingError(.closed, "the consumer is closed", retriable: false) }
+        guard let message = rd_kafka_consumer_poll(handle, Int32(max(0, timeout) * 1000)) else { return nil }
+        defer { rd_kafka_message_destroy(message) }
+        let m = message.pointee
+        guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
+            var text = [CChar](repeating: 0, count: 512)
+            if rd_kafka_fatal_error(handle, &text, text.count) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw MessagingError(.transport, "fatal consumer error: \(RDKafkaConfig.text(text))", retriable: false)
+            }
+            if [RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC].contains(m.err) { return nil }   // not created yet
+            throw MessagingError(.transport, "consumer: \(RDKafkaConfig.describe(m.err))", retriable: true)
+        }
+        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        let value = m.payload.map { Data(bytes: $0, count: m.len) } ?? Data()
+        let key = m.key.map { String(decoding: Data(bytes: $0, count: m.key_len), as: UTF8.self) }
+        var headers = [String: String]()
+        var list: OpaquePointer?
+        if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            var index = 0
+            var name: UnsafePointer<CChar>?, bytes: UnsafeRawPointer?, size = 0
+            while rd_kafka_header_get_all(list, index, &name, &bytes, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                if let name { headers[String(cString: name)] = bytes.map { String(decoding: Data(bytes: $0, count: size), as: UTF8.self) } ?? "" }
+                index += 1
+            }
+        }
+        var kind = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let stamp = rd_kafka_message_timestamp(message, &kind)
+        return IncomingRecord(topic: topic, partition: Int(m.partition), offset: m.offset, key: key, value: value, headers: headers,
+                              timestampMilliseconds: kind == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : stamp)
+    }
+
+    func store(topic: String, partition: Int, next: Int64) throws(MessagingError) {
+        let list = rd_kafka_topic_partition_list_new(1)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_topic_partition_list_add(list, topic, Int32(partition)).pointee.offset = next
+        let err = rd_kafka_offsets_store(handle, list)
+        let perPartition = list?.pointee.elems?.pointee.err ?? RD_KAFKA_RESP_ERR_NO_ERROR
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, perPartition == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            // _STATE: the partition was revoked meanwhile; its new owner re-reads the record (at least once).
+            throw MessagingError(.state, "storing offset \(next) of \(topic)[\(partition)]: \(RDKafkaConfig.describe(err == RD_KAFKA_RESP_ERR_NO_ERROR ? perPartition : err))", retriable: false)
+        }
+    }
+
+    func commit() throws(MessagingError) {
+        let err = rd_kafka_commit(handle, nil, 0)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET else {
+            throw MessagingError(.transport, "commit: \(RDKafkaConfig.describe(err))", retriable: true)
+        }
+    }
+
+    func setPaused(_ paused: Bool) throws(MessagingError) {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = paused ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw MessagingError(.state, "pause/resume: \(RDKafkaConfig.describe(err))", retriable: true) }
+    }
+
+    /// Commits what was stored, leaves the group (revoking through the callback), frees the handle.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        _ = rd_kafka_commit(handle, nil, 0)
+        _ = rd_kafka_consumer_close(handle)
+    }
+
+    deinit {
+        close()
+        rd_kafka_destroy(handle)
+    }
+}

@@ -1,0 +1,157 @@
+import CRdKafka
+import Foundation
+
+/// The records of one `send` call, completed by librdkafka's delivery reports.
+final class DeliveryBatch: @unchecked Sendable {   // guarded by `condition`
+    let condition = NSCondition()
+    var remaining: Int
+    var failure: MessagingError?
+
+    init(count: Int) { remaining = count }
+
+    func complete(_ err: rd_kafka_resp_err_t, topic: String) {
+        condition.lock(); defer { condition.unlock() }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR, failure == nil {
+            failure = MessagingError(err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ? .timedOut : .rejected,
+                                     "delivery to \(topic) failed: \(RDKafkaConfig.describe(err))", retriable: !RDKafkaConfig.isPermanent(err))
+        }
+        remaining -= 1
+        if remaining == 0 { condition.broadcast() }
+    }
+
+    /// Records that will never be produced: they count as done, with `failure`.
+    func abandon(_ count: Int, failure: MessagingError) {
+        condition.lock(); defer { condition.unlock() }
+        if self.failure == nil { self.failure = failure }
+        remaining -= count
+        if remaining <= 0 { condition.broadcast() }
+    }
+
+    /// False when `deadline` passed first.
+    func wait(until deadline: Date) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        while remaining > 0 { if !condition.wait(until: deadline) { return remaining == 0 } }
+        return true
+    }
+}
+
+/// Serves a handle's callbacks on its own thread until stopped; holds no reference to its owner.
+final class PollLoop: @unchecked Sendable {   // `handle` is thread-safe in librdkafka; `state` guarded by `condition`
+    let handle: OpaquePointer
+    private let condition = NSCondition()
+    private var stopped = false, finished = false
+
+    init(handle: OpaquePointer, name: String) {
+        self.handle = handle
+        let thread = Thread { [self] in
+            while !isStopped { rd_kafka_poll(self.handle, 100) }
+            condition.withLock { finished = true; condition.broadcast() }
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    var isStopped: Bool { condition.withLock { stopped } }
+
+    /// Stops the loop and waits until its thread left the handle alone.
+    func stop() {
+        condition.lock(); defer { condition.unlock() }
+        stopped = true
+        while !finished { condition.wait() }
+    }
+}
+
+/// The librdkafka producer handle, a thread serving its delivery reports, and `produceva`.
+final class RDKafkaProducer: @unchecked Sendable {   // librdkafka handles are thread-safe
+    let handle: OpaquePointer
+    let deliveryTimeout: Double
+    private let loop: PollLoop
+
+    init(settings: [String: String], deliveryTimeout: Double) throws(MessagingError) {
+        let conf = try RDKafkaConfig.make(settings)
+        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+            guard let message, let opaque = message.pointee._private else { return }
+            let batch = Unmanaged<DeliveryBatch>.fromOpaque(opaque).takeRetainedValue()
+            let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+            batch.complete(message.pointee.err, topic: topic)
+        }
+        handle = try RDKafkaConfig.client(RD_KAFKA_PRODUCER, conf: conf)
+        self.deliveryTimeout = deliveryTimeout
+        loop = PollLoop(handle: handle, name: "kafka-producer-poll")
+    }
+
+    var isRunning: Bool { !loop.isStopped }
+
+    /// Enqueues every record, then waits for all delivery reports.
+    func send(_ records: [OutgoingRecord]) throws(MessagingError) {
+        guard isRunning else { throw MessagingError(.closed, "the producer is closed", retriable: false) }
+        guard !records.isEmpty else { return }
+        let batch = DeliveryBatch(count: records.count)
+        let deadline = Date().addingTimeInterval(deliveryTimeout + 5)
+        for (index, record) in records.enumerated() {
+            while true {
+                let opaque = Unmanaged.passRetained(batch).toOpaque()
+                guard let error = Self.produce(handle, record, opaque: opaque) else { break }
+                Unmanaged<DeliveryBatch>.fromOpaque(opaque).release()
+                let failure = RDKafkaConfig.consume(error, context: "producing to \(record.topic)")
+                guard failure.code == .queueFull, Date() < deadline else {
+                    batch.abandon(records.count - index, failure: failure)
+                    _ = batch.wait(until: deadline)          // the ones already queued report before the batch goes
+                    throw failure
+                }
+                rd_kafka_poll(handle, 50)                 // the local queue is full: let deliveries drain
+            }
+        }
+        guard batch.wait(until: deadline) else {
+            throw MessagingError(.timedOut, "no delivery report within \(Int(deliveryTimeout + 5)) s", retriable: true)
+        }
+        if let failure = batch.condition.withLock({ batch.failure }) { throw failure }
+    }
+
+    static func produce(_ handle: OpaquePointer, _ record: OutgoingRecord, opaque: UnsafeMutableRawPointer) -> OpaquePointer? {
+        var buffers = [UnsafeMutableRawPointer]()
+        defer { buffers.forEach { $0.deallocate() } }
+        func copy(_ bytes: some Collection<UInt8>) -> (UnsafeMutableRawPointer, Int) {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+            p.copyMemory(from: Array(bytes), byteCount: bytes.count)
+            buffers.append(p)
+            return (p, bytes.count)
+        }
+        func cString(_ s: String) -> UnsafePointer<CChar> {
+            let (p, n) = copy(Array(s.utf8) + [0])
+            _ = n
+            return UnsafePointer(p.assumingMemoryBound(to: CChar.self))
+        }
+        var vus = [rd_kafka_vu_t]()
+        var vu = rd_kafka_vu_t()
+        vu.vtype = RD_KAFKA_VTYPE_TOPIC; vu.u.cstr = cString(record.topic); vus.append(vu)
+        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_VALUE
+        (vu.u.mem.ptr, vu.u.mem.size) = { let (p, n) = copy(record.value); return (p, n) }(); vus.append(vu)
+        if let key = record.key {
+            vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_KEY
+            (vu.u.mem.ptr, vu.u.mem.size) = { let (p, n) = copy(Array(key.utf8)); return (p, n) }(); vus.append(vu)
+        }
+        for (name, value) in record.headers.sorted(by: { $0.key < $1.key }) {
+            vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_HEADER
+            vu.u.header.name = cString(name)
+            let (p, n) = copy(Array(value.utf8))
+            vu.u.header.val = UnsafeRawPointer(p); vu.u.header.size = n
+            vus.append(vu)
+        }
+        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_MSGFLAGS; vu.u.i = RD_KAFKA_MSG_F_COPY; vus.append(vu)
+        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_OPAQUE; vu.u.ptr = opaque; vus.append(vu)
+        return rd_kafka_produceva(handle, vus, vus.count)
+    }
+
+    /// Waits up to `timeout` seconds for queued records, then stops the poll thread.
+    func close(timeout: Double) {
+        guard isRunning else { return }
+        _ = rd_kafka_flush(handle, Int32(timeout * 1000))
+        loop.stop()
+    }
+
+    deinit {
+        close(timeout: 1)
+        rd_kafka_destroy(handle)                      // outstanding deliveries report (and release their batch) here
+    }
+}

@@ -1,0 +1,54 @@
+public import Foundation
+
+/// A record to publish: key = study id (the bank: anatomy + U+001F + sentence), value = a message's
+/// JSON, headers such as the schema version and the trace id.
+public struct OutgoingRecord: Sendable, Equatable {
+    public let topic: String
+    public let key: String?
+    public let value: Data
+    public let headers: [String: String]
+
+    public init(topic: String, key: String?, value: Data, headers: [String: String] = [:]) {
+        (self.topic, self.key, self.value, self.headers) = (topic, key, value, headers)
+    }
+}
+
+/// A record read from a topic, with where it came from (what a dead letter names).
+public struct IncomingRecord: Sendable, Equatable {
+    public let topic: String
+    public let partition: Int
+    public let offset: Int64
+    public let key: String?
+    public let value: Data
+    public let headers: [String: String]
+    /// Broker or producer time, milliseconds since 1970, when known.
+    public let timestampMilliseconds: Int64?
+
+    public init(topic: String, partition: Int, offset: Int64, key: String?, value: Data, headers: [String: String] = [:],
+                timestampMilliseconds: Int64? = nil) {
+        (self.topic, self.partition, self.offset, self.key, self.value) = (topic, partition, offset, key, value)
+        (self.headers, self.timestampMilliseconds) = (headers, timestampMilliseconds)
+    }
+}
+
+/// Publishes records; `send` returns once the broker acknowledged every one of them (or throws).
+public protocol RecordProducer: Sendable {
+    func send(_ records: [OutgoingRecord]) throws(MessagingError)
+}
+
+/// Reads records as one member of a consumer group. Offsets are committed only for records marked
+/// processed (`markProcessed` after their outputs were acknowledged), so a crash re-delivers what was
+/// in flight and never skips it. One thread drives a consumer.
+public protocol RecordConsumer: AnyObject {
+    /// The next record, or nil when none arrived within `timeout` seconds.
+    func poll(timeout: Double) throws(MessagingError) -> IncomingRecord?
+    /// `record` is done: its offset + 1 is committed with the next commit.
+    func markProcessed(_ record: IncomingRecord) throws(MessagingError)
+    /// Commits what was marked, synchronously.
+    func commit() throws(MessagingError)
+    /// Stops / restarts fetching for every assigned partition (poll keeps serving the group).
+    func pause() throws(MessagingError)
+    func resume() throws(MessagingError)
+    /// Commits what was marked and leaves the group.
+    func close()
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+@testable import Messaging
+
+/// The librdkafka layer against librdkafka's in-process mock cluster (no broker): produce with
+/// delivery reports, keys and headers, group consumption, offsets committed only for records marked
+/// processed, two members splitting the partitions, configuration errors.
+@Suite(.serialized) struct KafkaMockClusterTests {
+    static func configuration(_ cluster: RDKafkaMockCluster, client: String, group: String? = nil) -> KafkaConfiguration {
+        var c = KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, clientID: client, groupID: group)
+        c.sessionTimeout = 6
+        c.deliveryTimeout = 20
+        return c
+    }
+
+    /// Polls until `count` records arrived or `seconds` passed.
+    func consume(_ consumers: [KafkaConsumer], count: Int, seconds: Double, mark: Bool = true) throws -> [[IncomingRecord]] {
+        var got = Array(repeating: [IncomingRecord](), count: consumers.count)
+        let deadline = Date().addingTimeInterval(seconds)
+        while got.map(\.count).reduce(0, +) < count, Date() < deadline {
+            for (i, c) in consumers.enumerated() {
+                if let r = try c.poll(timeout: 0.1) {
+                    got[i].append(r)
+                    if mark { try c.markProcessed(r) }
+                }
+            }
+        }
+        return got
+    }
+
+    @Test func producedRecordsArriveWithKeysHeadersAndOrder() throws {
+        let cluster = try RDKafkaMockCluster(brokers: 3)
+        try cluster.createTopic("studies", partitions: 4)
+        let producer = try KafkaProducer(configuration: Self.configuration(cluster, client: "p"))
+        let sent = (0..<40).map { OutgoingRecord(topic: "studies", key: "study-\($0 % 5)", value: Data("value-\($0)".utf8),
+                                                 headers: ["schema": "cxr.studies.v1", "trace-id": "t\($0)"]) }
+        try producer.send(sent)
+        let consumer = try KafkaConsumer(configuration: Self.configuration(cluster, client: "c", group: "g1"), topics: ["studies"])
+        let got = try consume([consumer], count: 40, seconds: 30)[0]
+        #expect(got.count == 40)
+        #expect(Set(got.map { String(decoding: $0.value, as: UTF8.self) }) == Set(sent.map { String(decoding: $0.value, as: UTF8.self) }))
+        for r in got {
+            let i = Int(String(decoding: r.value, as: UTF8.self).dropFirst("value-".count))!
+            #expect(r.key == "study-\(i % 5)" && r.headers["trace-id"] == "t\(i)" && r.headers["schema"] == "cxr.studies.v1")
+        }
+        for key in Set(got.compactMap(\.key)) {
+            let values = got.filter { $0.key == key }.map { Int(String(decoding: $0.value, as: UTF8.self).dropFirst(6))! }
+            #expect(values == values.sorted(), "one key, one partition, in order")
+            #expect(Set(got.filter { $0.key == key }.map(\.partition)).count == 1)
+        }
+        consumer.close()
+        producer.close()
+    }
+
+    @Test func onlyRecordsMarkedProcessedAreCommitted() throws {
+        let cluster = try RDKafkaMockCluster(brokers: 1)
+        try cluster.createTopic("work", partitions: 1)
+        let producer = try KafkaProducer(configuration: Self.configuration(cluster, client: "p"))
+        try producer.send((0..<10).map { OutgoingRecord(topic: "work", key: "k", value: Data([UInt8($0)])) })
+        let first = try KafkaConsumer(configuration: Self.configuration(cluster, client: "c1", group: "g2"), topics: ["work"])
+        let seen = try consume([first], count: 10, seconds: 30, mark: false)[0]
+        #expect(seen.count == 10)
+        for r in seen.prefix(4) { try first.markProcessed(r) }
+        first.close()                                   // commits offset 4: records 4... were never processed
+        let second = try KafkaConsumer(configuration: Self.configuration(cluster, client: "c2", group: "g2"), topics: ["work"])
+        let again = try consume([second], count: 6, seconds: 30)[0]
+        #expect(again.map(\.offset) == Array(4..<10))
+        second.close()
+        producer.close()
+    }
+
+    @Test func twoMembersOfOneGroupSplitThePartitions() throws {
+        let cluster = try RDKafkaMockCluster(brokers: 1)
+        try cluster.createTopic("split", partitions: 4)
+        let producer = try KafkaProducer(configuration: Self.configuration(cluster, client: "p"))
+        let a = try KafkaConsumer(configuration: Self.configuration(cluster, client: "a", group: "g3"), topics: ["split"])
+        let b = try KafkaConsumer(configuration: Self.configuration(cluster, client: "b", group: "g3"), topics: ["split"])
+        _ = try consume([a, b], count: 1, seconds: 8)   // both join before the records exist
+        try producer.send((0..<40).map { OutgoingRecord(topic: "split", key: "study-\($0)", value: Data("\($0)".utf8)) })
+        let got = try consume([a, b], count: 40, seconds: 40)
+        #expect(got[0].count + got[1].count == 40)
+        #expect(!got[0].isEmpty && !got[1].isEmpty, "both members got partitions: \(got[0].count) / \(got[1].count)")
+        #expect(Set(got[0].map(\.partition)).isDisjoint(with: Set(got[1].map(\.partition))))
+        #expect(a.rebalanceCounts.assigned > 0 && b.rebalanceCounts.assigned > 0)
+        a.close(); b.close(); producer.close()
+    }
+
+    @Test func configurationErrorsNameTheSetting() {
+        var c = KafkaConfiguration(bootstrapServers: "127.0.0.1:1", clientID: "x")
+        #expect { try KafkaConsumer(configuration: c, topics: ["t"]) } throws: { "\($0)".contains("group id") }
+        c.groupID = "g"
+        c.extra["no.such.property"] = "1"
+        #expect { try KafkaConsumer(configuration: c, topics: ["t"]) } throws: { "\($0)".contains("no.such.property") }
+        c.extra = [:]
+        c.heartbeatInterval = 20
+        #expect { try KafkaProducer(configuration: c) } throws: { "\($0)".contains("heartbeat") }
+        let settings = KafkaConfiguration(bootstrapServers: "b:9092", clientID: "x", groupID: "g").librdkafkaSettings(.consumer)
+        #expect(settings["enable.auto.offset.store"] == "false" && settings["group.id"] == "g")
+        let producer = KafkaConfiguration(bootstrapServers: "b:9092", clientID: "x").librdkafkaSettings(.producer)
+        #expect(producer["enable.idempotence"] == "true" && producer["acks"] == "all")
+    }
+}
