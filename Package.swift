@@ -55,6 +55,7 @@ let package = Package(
         library("Retrieval", dependencies: ["Tensor"]),
         library("Evaluation"),
         library("Pipeline", dependencies: ["Models", "Imaging", "Retrieval", "Tensor", "Language", "Contracts"]),
+        library("Workers", dependencies: ["Contracts", "Messaging", "Pipeline", "Retrieval", "Tensor"]),
 
         .executableTarget(
             name: "anatomix",
@@ -77,5 +78,6 @@ let package = Package(
         tests("Retrieval", dependencies: ["Retrieval", "Tensor"]),
         tests("Evaluation", dependencies: ["Evaluation"]),
         tests("Pipeline", dependencies: ["Pipeline", "Imaging", "Models"]),
+        tests("Workers", dependencies: ["Workers", "Contracts", "Messaging", "Pipeline", "Imaging"]),
     ]
 )

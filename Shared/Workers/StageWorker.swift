@@ -1,0 +1,123 @@
+public import Contracts
+import Foundation
+public import Messaging
+
+/// Counts a worker keeps (what `/metrics` will serve, what tests check).
+public final class WorkerCounters: @unchecked Sendable {   // guarded by `lock`
+    private let lock = NSLock()
+    private var values: [String: Int] = [:]
+    public init() {}
+    func add(_ name: String, _ n: Int = 1) { lock.withLock { values[name, default: 0] += n } }
+    public subscript(_ name: String) -> Int { lock.withLock { values[name] ?? 0 } }
+    public var all: [String: Int] { lock.withLock { values } }
+}
+
+/// A stage worker's loop over any transport: poll a record, run the handler, publish its outputs (or
+/// a dead letter with the reason), and only once the broker acknowledged them mark the record
+/// processed. A failed publish is retried with backoff and commits nothing; stopping mid-record
+/// leaves it to be redelivered (at least once; ids make the repeat invisible).
+public final class StageWorker: @unchecked Sendable {   // driven by one thread; `stopRequested` guarded by `lock`
+    public struct Settings: Sendable {
+        /// Identifies the worker in dead letters and logs.
+        public var workerID: String
+        /// Dead letters carry the original payload up to this size (else its digest).
+        public var deadLetterInlineBytes = 1 << 20
+        public var pollTimeout = 0.2
+        /// Backoff of a failed publish: `initialBackoff` doubling up to `maximumBackoff` seconds.
+        public var initialBackoff = 0.1
+        public var maximumBackoff = 10.0
+        public init(workerID: String) { self.workerID = workerID }
+    }
+
+    public let handler: any StageHandler
+    let consumer: any RecordConsumer
+    let producer: any RecordProducer
+    public let settings: Settings
+    public let counters = WorkerCounters()
+    /// Called between records (the retrieval indexer follows the bank topic here).
+    public var between: (() -> Void)?
+    private let lock = NSLock()
+    private var stopRequested = false
+
+    public init(handler: any StageHandler, consumer: any RecordConsumer, producer: any RecordProducer, settings: Settings) {
+        (self.handler, self.consumer, self.producer, self.settings) = (handler, consumer, producer, settings)
+    }
+
+    /// Asks `run` to return after the record in hand (thread-safe).
+    public func stop() { lock.withLock { stopRequested = true } }
+    var isStopping: Bool { lock.withLock { stopRequested } }
+
+    /// Processes records until `stop()` (or `limit` records), then commits what was processed.
+    public func run(limit: Int = .max) throws(MessagingError) {
+        var done = 0
+        defer { try? consumer.commit() }
+        while !isStopping, done < limit {
+            between?()
+            let record: IncomingRecord?
+            do { record = try consumer.poll(timeout: settings.pollTimeout) } catch where error.isRetriable {
+                counters.add("poll_errors"); backoff(attempt: 0); continue
+            }
+            guard let record else { continue }
+            guard try process(record) else { return }
+            done += 1
+        }
+    }
+
+    /// One record end to end; false when the worker stopped before its outputs were acknowledged.
+    func process(_ record: IncomingRecord) throws(MessagingError) -> Bool {
+        counters.add("received")
+        var outputs: [OutgoingRecord]
+        var deadLettered = false
+        do {
+            outputs = try handler.handle(record)
+        } catch {
+            outputs = [deadLetter(record, error)]
+            deadLettered = true
+        }
+        var attempt = 0
+        while true {
+            do {
+                try producer.send(outputs)
+                break
+            } catch where error.isRetriable {
+                counters.add("publish_retries")
+                if isStopping { return false }          // not marked: redelivered after the restart
+                backoff(attempt: attempt); attempt += 1
+            } catch {
+                guard !deadLettered else {               // even the dead letter is refused: keep the record, retry later
+                    counters.add("publish_retries")
+                    if isStopping { return false }
+                    backoff(attempt: attempt); attempt += 1
+                    continue
+                }
+                outputs = [deadLetter(record, ContractError(.processingFailed, "the broker refused the \(handler.stage) output: \(error.message)"))]
+                deadLettered = true
+            }
+        }
+        counters.add(deadLettered ? "dead_lettered" : "processed")
+        do { try consumer.markProcessed(record) } catch { counters.add("mark_failures") }   // revoked meanwhile: the new owner repeats it
+        return true
+    }
+
+    func deadLetter(_ record: IncomingRecord, _ error: ContractError) -> OutgoingRecord {
+        let message = DeadLetterMessage(studyID: Self.studyID(in: record), source: .init(topic: record.topic, partition: record.partition, offset: record.offset),
+                                        stage: handler.stage, error: error, payload: record.value, inlineLimit: settings.deadLetterInlineBytes,
+                                        attempts: 1, worker: settings.workerID)
+        let value = (try? MessageCodec.encode(message)) ?? Data()
+        return OutgoingRecord(topic: Topic.deadLetter.rawValue, key: record.key, value: value,
+                              headers: [Topic.schemaHeader: Topic.deadLetter.rawValue, "error-code": error.code.rawValue])
+    }
+
+    /// The study id a payload names, when it is JSON with one (else the record key).
+    static func studyID(in record: IncomingRecord) -> String? {
+        struct Peek: Decodable { let study_id: String? }
+        if record.value.count <= 64 << 20, let peek = try? JSONDecoder().decode(Peek.self, from: record.value), let id = peek.study_id { return id }
+        return record.key
+    }
+
+    func backoff(attempt: Int) {
+        let seconds = min(settings.maximumBackoff, settings.initialBackoff * pow(2, Double(min(attempt, 20))))
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, !isStopping { Thread.sleep(forTimeInterval: min(0.05, seconds)) }
+    }
+}
