@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C libraries from Debian packages (see `make deps`).
@@ -55,17 +57,24 @@ let package = Package(
         library("Retrieval", dependencies: ["Tensor"]),
         library("Evaluation"),
         library("Pipeline", dependencies: ["Models", "Imaging", "Retrieval", "Tensor", "Language", "Contracts"]),
-        library("Workers", dependencies: ["Contracts", "Messaging", "Pipeline", "Retrieval", "Tensor"]),
+        library("Workers", dependencies: ["Contracts", "Messaging", "Pipeline", "Retrieval", "Tensor",
+                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                          .product(name: "Logging", package: "swift-log")]),
 
         .executableTarget(
             name: "anatomix",
-            dependencies: ["Models", "Tensor", "Imaging", "Pipeline", "Retrieval", "Evaluation", "Language", "Contracts",
+            dependencies: ["Models", "Tensor", "Imaging", "Pipeline", "Retrieval", "Evaluation", "Language", "Contracts", "Messaging", "Workers",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Services/anatomix", swiftSettings: strict),
         .executableTarget(
             name: "anatomix-bench",
             dependencies: ["Models", "Tensor", "Language"],
             path: "Services/anatomix-bench", swiftSettings: strict),
+
+        // The three pipeline workers: thin executables over Workers (configured by ANATOMIX_* variables).
+        .executableTarget(name: "perception-worker", dependencies: ["Workers"], path: "Services/perception-worker", swiftSettings: strict),
+        .executableTarget(name: "retrieval-indexer", dependencies: ["Workers"], path: "Services/retrieval-indexer", swiftSettings: strict),
+        .executableTarget(name: "language-worker", dependencies: ["Workers"], path: "Services/language-worker", swiftSettings: strict),
 
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         tests("Tensor", dependencies: ["Tensor"]),

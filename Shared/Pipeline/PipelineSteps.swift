@@ -1,7 +1,7 @@
 public import Contracts
 import Foundation
 public import Imaging
-import Models
+public import Models
 
 /// The three stage steps of one model folder, as `analyze` and the workers load them.
 public struct PipelineSteps: Sendable {
@@ -26,7 +26,7 @@ public struct PipelineSteps: Sendable {
     }
 
     /// `model.json`'s `language.version` when present (a retrained language model beside the same APM), else the folder's.
-    static func languageModel(folder: String, card: ModelCard) -> ModelID {
+    public static func languageModel(folder: String, card: ModelCard) -> ModelID {
         struct Card: Decodable { struct Language: Decodable { let version: String? }; let language: Language? }
         let data = FileManager.default.contents(atPath: folder + "/model.json")
         let version = data.flatMap { try? JSONDecoder().decode(Card.self, from: $0) }?.language?.version

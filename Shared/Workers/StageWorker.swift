@@ -36,6 +36,8 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     public let counters = WorkerCounters()
     /// Called between records (the retrieval indexer follows the bank topic here).
     public var between: (() -> Void)?
+    /// Told the code and reason of every dead letter (logging).
+    public var onDeadLetter: ((String, String) -> Void)?
     private let lock = NSLock()
     private var stopRequested = false
 
@@ -99,7 +101,14 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
         return true
     }
 
+    /// Leaves the group after committing what was processed (the thread that ran `run` calls it).
+    public func close() {
+        consumer.close()
+        (producer as? KafkaProducer)?.close()
+    }
+
     func deadLetter(_ record: IncomingRecord, _ error: ContractError) -> OutgoingRecord {
+        onDeadLetter?(error.code.rawValue, error.message)
         let message = DeadLetterMessage(studyID: Self.studyID(in: record), source: .init(topic: record.topic, partition: record.partition, offset: record.offset),
                                         stage: handler.stage, error: error, payload: record.value, inlineLimit: settings.deadLetterInlineBytes,
                                         attempts: 1, worker: settings.workerID)
