@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CACHE        ?= .cache
 VENV         := Training/.venv
 PY           := $(VENV)/bin/python
-APT_PACKAGES := libopenblas-dev libpng-dev librdkafka-dev
+APT_PACKAGES := libopenblas-dev libpng-dev librdkafka-dev kcat
 SWIFT_FLAGS  ?=
 # librdkafka 2.16 from the confluent-kafka wheel replaces Debian's 2.0.2 at run time (Tansu needs it).
 RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH} ANATOMIX_CACHE=$(abspath $(CACHE))

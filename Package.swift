@@ -88,5 +88,8 @@ let package = Package(
         tests("Evaluation", dependencies: ["Evaluation"]),
         tests("Pipeline", dependencies: ["Pipeline", "Imaging", "Models"]),
         tests("Workers", dependencies: ["Workers", "Contracts", "Messaging", "Pipeline", "Imaging"]),
+        // Broker-backed tests (Tansu + the worker executables); `make test` runs them with the rest.
+        .testTarget(name: "IntegrationTests", dependencies: ["Contracts", "Messaging", "Pipeline", "Imaging", "TestSupport"],
+                    path: "Tests/IntegrationTests", swiftSettings: strict),
     ]
 )

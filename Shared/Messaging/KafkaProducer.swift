@@ -16,11 +16,19 @@ public final class KafkaProducer: RecordProducer, @unchecked Sendable {   // the
 /// A member of a Kafka consumer group (cooperative-sticky assignment, offsets stored only for records
 /// marked processed and committed in the background, on revoke and on close).
 public final class KafkaConsumer: RecordConsumer {
+    /// Where a member starts reading partitions it is assigned for the first time, overriding the
+    /// group's committed offsets (a replay under a new group).
+    public enum StartPosition: Sendable, Equatable {
+        case offset(Int64)
+        /// Milliseconds since 1970: the first record at or after it.
+        case timestamp(Int64)
+    }
+
     let client: RDKafkaConsumer
 
-    public init(configuration: KafkaConfiguration, topics: [String]) throws(MessagingError) {
+    public init(configuration: KafkaConfiguration, topics: [String], start: StartPosition? = nil) throws(MessagingError) {
         try configuration.validate(.consumer)
-        client = try RDKafkaConsumer(settings: configuration.librdkafkaSettings(.consumer), topics: topics)
+        client = try RDKafkaConsumer(settings: configuration.librdkafkaSettings(.consumer), topics: topics, start: start)
     }
 
     public func poll(timeout: Double) throws(MessagingError) -> IncomingRecord? { try client.poll(timeout: timeout) }

@@ -23,12 +23,14 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
     /// Ours: > 0 adds `FineLabelHead` (that many channels over the stride-4 and stride-8 backbone maps)
     /// to the label logits, for findings a few pixels wide; absent = 0 (no branch).
     public var fineLabelWidth: Int
+    /// Ours: r of the fine branch's pooling, (1/r) log mean exp(r x) over positions; absent = 8.
+    public var fineLabelSharpness: Float
 
     enum CodingKeys: String, CodingKey {
         case imageSize = "image_size", block, blocks, widths, stemWidth = "stem_width", dModel = "d_model", heads
         case encoderLayers = "encoder_layers", decoderLayers = "decoder_layers", feedForward = "feed_forward"
         case anatomies, labels, tokenDim = "token_dim", featureHeads = "feature_heads", outputStride = "output_stride"
-        case tokenLabels = "token_labels", fineLabelWidth = "fine_label_width"
+        case tokenLabels = "token_labels", fineLabelWidth = "fine_label_width", fineLabelSharpness = "fine_label_sharpness"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -50,6 +52,7 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         outputStride = try c.decodeIfPresent(Int.self, forKey: .outputStride) ?? 32
         tokenLabels = try c.decodeIfPresent(Bool.self, forKey: .tokenLabels) ?? false
         fineLabelWidth = try c.decodeIfPresent(Int.self, forKey: .fineLabelWidth) ?? 0
+        fineLabelSharpness = try c.decodeIfPresent(Float.self, forKey: .fineLabelSharpness) ?? 8
         try validate()
     }
 
@@ -68,6 +71,9 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
                      "anatomies": anatomies, "labels": labels, "token_dim": tokenDim, "feature_heads": featureHeads]
         if let (name, value) = sizes.sorted(by: { $0.key < $1.key }).first(where: { $0.value <= 0 }) {
             throw ModelError(.invalidConfiguration, "APM \(name) is \(value); it must be positive")
+        }
+        guard fineLabelSharpness > 0, fineLabelSharpness.isFinite, fineLabelSharpness <= 100 else {
+            throw ModelError(.invalidConfiguration, "APM fine_label_sharpness \(fineLabelSharpness) must be in (0, 100]")
         }
         guard fineLabelWidth >= 0 else {
             throw ModelError(.invalidConfiguration, "APM fine_label_width \(fineLabelWidth) must be 0 (no fine label branch) or positive")

@@ -4,9 +4,11 @@ import Tensor
 /// Ours, twin of `Training/anatomix/apm.py::FineLabelHead`: label logits from the stride-4 and stride-8
 /// backbone maps, for findings a few pixels wide (a nodule, a rib fracture, a line) that the stride-16
 /// tokens blur. `reduce` (3x3/2) -> ReLU, concatenated with the stride-8 map -> `conv1` 3x3 -> ReLU ->
-/// `conv2` 3x3 -> ReLU -> `classifier` 1x1 -> log-mean-exp over the positions, added to the logits.
+/// `conv2` 3x3 -> ReLU -> `classifier` 1x1 -> (1/r) log mean exp(r x) over the positions (r =
+/// `fine_label_sharpness`), added to the logits.
 struct FineLabelHead: Sendable {
     let reduce: BiasedConv, conv1: BiasedConv, conv2: BiasedConv, classifier: BiasedConv
+    let sharpness: Float
 
     init(_ w: inout WeightLoader, c: ApmConfiguration) throws {
         let fine = c.widths[0] * c.expansion, mid = c.widths[1] * c.expansion, width = c.fineLabelWidth
@@ -15,6 +17,7 @@ struct FineLabelHead: Sendable {
         conv1 = try BiasedConv(&w, prefix: p + "conv1.", cin: width + mid, cout: width, kernel: 3, stride: 1)
         conv2 = try BiasedConv(&w, prefix: p + "conv2.", cin: width, cout: width, kernel: 3, stride: 1)
         classifier = try BiasedConv(&w, prefix: p + "classifier.", cin: width, cout: c.labels, kernel: 1, stride: 1)
+        sharpness = c.fineLabelSharpness
     }
 
     /// `stride4: [B, C1, H, W]`, `stride8: [B, C2, H/2, W/2]` -> `[B, labels]`.
@@ -25,12 +28,12 @@ struct FineLabelHead: Sendable {
                              relu: false, threads: threads)                           // [B, L, h, w]
         let (b, l, n) = (map.shape[0], map.shape[1], map.shape[2] * map.shape[3])
         var out = [Float](repeating: 0, count: b * l)
-        for row in 0..<(b * l) {                       // log(mean(exp)), the largest value subtracted first
+        for row in 0..<(b * l) {                       // (1/r) log(mean(exp(r x))), the largest value subtracted first
             let values = map.storage[(row * n)..<((row + 1) * n)]
             let peak = values.max()!
             var sum: Float = 0
-            for v in values { sum += exp(v - peak) }
-            out[row] = peak + log(sum / Float(n))
+            for v in values { sum += exp(sharpness * (v - peak)) }
+            out[row] = peak + log(sum / Float(n)) / sharpness
         }
         return Tensor(shape: [b, l], storage: out)
     }

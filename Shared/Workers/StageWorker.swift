@@ -29,6 +29,9 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
         public init(workerID: String) { self.workerID = workerID }
     }
 
+    /// Header naming the worker that produced a record.
+    public static let workerHeader = "worker"
+
     public let handler: any StageHandler
     let consumer: any RecordConsumer
     let producer: any RecordProducer
@@ -49,9 +52,10 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     public func stop() { lock.withLock { stopRequested = true } }
     var isStopping: Bool { lock.withLock { stopRequested } }
 
-    /// Processes records until `stop()` (or `limit` records), then commits what was processed.
-    public func run(limit: Int = .max) throws(MessagingError) {
-        var done = 0
+    /// Processes records until `stop()`, `limit` records, or (with `idleExit`) that many seconds
+    /// without a record once one arrived or `idleExit` passed; then commits what was processed.
+    public func run(limit: Int = .max, idleExit: Double? = nil) throws(MessagingError) {
+        var done = 0, lastRecord = Date()
         defer { try? consumer.commit() }
         while !isStopping, done < limit {
             between?()
@@ -59,7 +63,11 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
             do { record = try consumer.poll(timeout: settings.pollTimeout) } catch where error.isRetriable {
                 counters.add("poll_errors"); backoff(attempt: 0); continue
             }
-            guard let record else { continue }
+            guard let record else {
+                if let idleExit, Date().timeIntervalSince(lastRecord) > idleExit { return }
+                continue
+            }
+            lastRecord = Date()
             guard try process(record) else { return }
             done += 1
         }
@@ -71,7 +79,9 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
         var outputs: [OutgoingRecord]
         var deadLettered = false
         do {
-            outputs = try handler.handle(record)
+            outputs = try handler.handle(record).map {      // which replica made it (tracing; tests of scaling)
+                OutgoingRecord(topic: $0.topic, key: $0.key, value: $0.value, headers: $0.headers.merging([Self.workerHeader: settings.workerID]) { a, _ in a })
+            }
         } catch {
             outputs = [deadLetter(record, error)]
             deadLettered = true

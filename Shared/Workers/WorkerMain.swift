@@ -1,7 +1,7 @@
 import Contracts
 import Foundation
 public import Logging
-import Messaging
+public import Messaging
 import Pipeline
 import ServiceLifecycle
 import Tensor
@@ -36,7 +36,8 @@ public enum WorkerMain {
         }
     }
 
-    static func makeWorker(_ c: WorkerConfiguration, logger: Logger) throws -> StageWorker {
+    /// The worker of `c.stage`; `start` overrides the group's offsets (`anatomix replay`).
+    public static func makeWorker(_ c: WorkerConfiguration, logger: Logger, start: KafkaConsumer.StartPosition? = nil) throws -> StageWorker {
         let producer = try KafkaProducer(configuration: c.kafka)
         let handler: any StageHandler
         var between: (() -> Void)?
@@ -64,7 +65,7 @@ public enum WorkerMain {
         default:
             throw ConfigurationError("unknown stage '\(c.stage)'; stages are \(stages.joined(separator: ", "))")
         }
-        let consumer = try KafkaConsumer(configuration: c.kafka, topics: [handler.inputTopic.rawValue])
+        let consumer = try KafkaConsumer(configuration: c.kafka, topics: [handler.inputTopic.rawValue], start: start)
         var settings = StageWorker.Settings(workerID: c.kafka.clientID)
         settings.deadLetterInlineBytes = c.deadLetterInlineBytes
         let worker = StageWorker(handler: handler, consumer: consumer, producer: producer, settings: settings)

@@ -1,22 +1,50 @@
 import CRdKafka
 import Foundation
 
-/// What the rebalance callback saw (read by tests and health checks).
+/// What the rebalance callback saw (read by tests and health checks), and where a replay starts.
 final class RebalanceLog: @unchecked Sendable {   // guarded by `lock`
     private let lock = NSLock()
     private var assigned = 0, revoked = 0
+    private var positioned = Set<String>()
+    let start: KafkaConsumer.StartPosition?
+
+    init(start: KafkaConsumer.StartPosition?) { self.start = start }
 
     func record(assigned a: Int, revoked r: Int) { lock.withLock { assigned += a; revoked += r } }
     var counts: (assigned: Int, revoked: Int) { lock.withLock { (assigned, revoked) } }
+
+    /// Sets the start offset of partitions assigned for the first time (a replay), in place.
+    func position(_ rk: OpaquePointer, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        guard let start else { return }
+        var fresh = [Int]()
+        lock.withLock {
+            for i in 0..<Int(list.pointee.cnt) {
+                let e = list.pointee.elems[i]
+                if positioned.insert("\(String(cString: e.topic))/\(e.partition)").inserted { fresh.append(i) }
+            }
+        }
+        guard !fresh.isEmpty else { return }
+        switch start {
+        case let .offset(n):
+            for i in fresh { list.pointee.elems[i].offset = n }
+        case let .timestamp(ms):
+            let query = rd_kafka_topic_partition_list_new(Int32(fresh.count))!
+            defer { rd_kafka_topic_partition_list_destroy(query) }
+            for i in fresh { rd_kafka_topic_partition_list_add(query, list.pointee.elems[i].topic, list.pointee.elems[i].partition).pointee.offset = ms }
+            _ = rd_kafka_offsets_for_times(rk, query, 10_000)          // offset of the first record at or after ms (end when none)
+            for (j, i) in fresh.enumerated() { list.pointee.elems[i].offset = query.pointee.elems[j].offset }
+        }
+    }
 }
 
 /// The librdkafka consumer handle of one group member. Every call comes from the thread that polls.
 final class RDKafkaConsumer {
     let handle: OpaquePointer
-    let rebalances = RebalanceLog()
+    let rebalances: RebalanceLog
     private var closed = false
 
-    init(settings: [String: String], topics: [String]) throws(MessagingError) {
+    init(settings: [String: String], topics: [String], start: KafkaConsumer.StartPosition? = nil) throws(MessagingError) {
+        rebalances = RebalanceLog(start: start)
         let conf = try RDKafkaConfig.make(settings)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(rebalances).toOpaque())
         rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
@@ -26,6 +54,7 @@ final class RDKafkaConsumer {
             let log = opaque.map { Unmanaged<RebalanceLog>.fromOpaque($0).takeUnretainedValue() }
             switch err {
             case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+                if let partitions { log?.position(rk, partitions) }
                 if cooperative { if let e = rd_kafka_incremental_assign(rk, partitions) { rd_kafka_error_destroy(e) } }
                 else { _ = rd_kafka_assign(rk, partitions) }
                 log?.record(assigned: count, revoked: 0)

