@@ -39,6 +39,7 @@ class ApmConfiguration:
     output_stride: int = 32                # 16: the last stage keeps its input's resolution (DETR-DC5 without dilation)
     token_labels: bool = False             # ours: + log-mean-exp over the memory tokens of a per-token label head
     fine_label_width: int = 0              # ours: > 0 adds FineLabelHead (stride-4/8 backbone features) to the label logits
+    fine_label_sharpness: float = 8.0      # ours: r of its pooling (1/r) log mean exp(r x): 1 ~ mean, large ~ max
 
     @property
     def expansion(self) -> int:
@@ -170,8 +171,9 @@ class FineLabelHead(nn.Module):
     """Ours: image labels from the early, fine backbone maps, for findings a few pixels wide (a nodule,
     a rib fracture, a line) that the stride-16 tokens blur away. reduce: 3x3/2 conv of the stride-4 map
     -> ReLU, concatenated with the stride-8 map -> conv1 3x3 -> ReLU -> conv2 3x3 -> ReLU -> classifier
-    1x1 (zero-initialised, so adding the branch starts from the model's own logits) -> log-mean-exp over
-    the positions."""
+    1x1 (zero-initialised, so adding the branch starts from the model's own logits) -> (1/r) log mean exp(r x)
+    over the positions, r = fine_label_sharpness (Pinheiro & Collobert's LSE pooling: a finding in a few
+    positions of 1,024 counts, as with max pooling, but every position gets gradient)."""
 
     def __init__(self, c: ApmConfiguration) -> None:
         super().__init__()
@@ -181,11 +183,13 @@ class FineLabelHead(nn.Module):
         self.conv2 = nn.Conv2d(w, w, 3, 1, 1)
         self.classifier = nn.Conv2d(w, c.labels, 1)
         nn.init.zeros_(self.classifier.weight); nn.init.zeros_(self.classifier.bias)
+        self.sharpness = c.fine_label_sharpness
 
     def forward(self, stride4: torch.Tensor, stride8: torch.Tensor) -> torch.Tensor:   # -> [B, 14]
         x = torch.cat([F.relu(self.reduce(stride4)), stride8], 1)
         x = self.classifier(F.relu(self.conv2(F.relu(self.conv1(x))))).flatten(2)     # [B, 14, h*w]
-        return x.logsumexp(2) - math.log(x.shape[2])
+        r = self.sharpness
+        return ((r * x).logsumexp(2) - math.log(x.shape[2])) / r
 
 
 def sine_position_encoding(h: int, w: int, d: int, temperature: float = 10000.0) -> torch.Tensor:
