@@ -12,7 +12,7 @@ RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean demo-stream test-integration
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -85,6 +85,10 @@ test-python: deps-venv
 
 DEMO_SENTENCES := "No pleural effusion." "There is no pleural effusion." "Small left pleural effusion with basilar atelectasis." \
                   "Large right pneumothorax." "The cardiac silhouette is enlarged." "Cardiomegaly." "Left lower lung zone is healthy."
+
+# The pipeline on this machine: Tansu + the three workers over Samples/ (Compose/local-stream.sh).
+demo-stream: deps build
+	@$(RUNTIME_ENV) OUT=$(OUT)/demo-stream bash Compose/local-stream.sh
 
 demo: deps build
 	@mkdir -p $(OUT)/demo && rm -f $(OUT)/demo/answers.txt

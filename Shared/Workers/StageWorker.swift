@@ -26,6 +26,8 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
         /// Backoff of a failed publish: `initialBackoff` doubling up to `maximumBackoff` seconds.
         public var initialBackoff = 0.1
         public var maximumBackoff = 10.0
+        /// Touched at most every 5 s while the loop runs (a container health check reads its age).
+        public var heartbeatFile: String?
         public init(workerID: String) { self.workerID = workerID }
     }
 
@@ -55,9 +57,13 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     /// Processes records until `stop()`, `limit` records, or (with `idleExit`) that many seconds
     /// without a record once one arrived or `idleExit` passed; then commits what was processed.
     public func run(limit: Int = .max, idleExit: Double? = nil) throws(MessagingError) {
-        var done = 0, lastRecord = Date()
+        var done = 0, lastRecord = Date(), lastBeat = Date.distantPast
         defer { try? consumer.commit() }
         while !isStopping, done < limit {
+            if let file = settings.heartbeatFile, Date().timeIntervalSince(lastBeat) > 5 {
+                lastBeat = Date()
+                FileManager.default.createFile(atPath: file, contents: Data(String(lastBeat.timeIntervalSince1970).utf8))
+            }
             between?()
             let record: IncomingRecord?
             do { record = try consumer.poll(timeout: settings.pollTimeout) } catch where error.isRetriable {

@@ -16,6 +16,7 @@ public struct WorkerConfiguration: Sendable {
     public var deadLetterInlineBytes: Int
     public var lookup: RetrievalStage.Lookup
     public var maxNewTokens: Int?
+    public var heartbeatFile: String?
 
     /// (variable, default, meaning), for `--help` and the README.
     public static let variables: [(String, String, String)] = [
@@ -37,6 +38,7 @@ public struct WorkerConfiguration: Sendable {
         ("ANATOMIX_DEADLETTER_INLINE_BYTES", "1048576", "dead letters carry payloads up to this size (else a digest)"),
         ("ANATOMIX_LOOKUP", "calibrated", "retrieval lookup: calibrated or nearest (the published one)"),
         ("ANATOMIX_MAX_NEW_TOKENS", "(the model's)", "most tokens generated per task"),
+        ("ANATOMIX_HEARTBEAT_FILE", "(none)", "file touched every 5 s while the worker loop runs (container health checks)"),
     ]
 
     public static func fromEnvironment(stage: String, _ env: [String: String] = ProcessInfo.processInfo.environment) throws -> WorkerConfiguration {
@@ -84,7 +86,7 @@ public struct WorkerConfiguration: Sendable {
                                    imageRoot: value("ANATOMIX_IMAGE_ROOT"), threads: try integer("ANATOMIX_THREADS", 1, 1...256),
                                    maximumMessageBytes: maximumMessageBytes, imageLimits: limits,
                                    deadLetterInlineBytes: try integer("ANATOMIX_DEADLETTER_INLINE_BYTES", 1 << 20, 0...(1 << 30)),
-                                   lookup: lookup, maxNewTokens: maxNewTokens)
+                                   lookup: lookup, maxNewTokens: maxNewTokens, heartbeatFile: value("ANATOMIX_HEARTBEAT_FILE"))
     }
 }
 

@@ -68,6 +68,7 @@ public enum WorkerMain {
         let consumer = try KafkaConsumer(configuration: c.kafka, topics: [handler.inputTopic.rawValue], start: start)
         var settings = StageWorker.Settings(workerID: c.kafka.clientID)
         settings.deadLetterInlineBytes = c.deadLetterInlineBytes
+        settings.heartbeatFile = c.heartbeatFile
         let worker = StageWorker(handler: handler, consumer: consumer, producer: producer, settings: settings)
         worker.between = between
         worker.onDeadLetter = { code, message in logger.warning("dead letter", metadata: ["code": .string(code), "reason": .string(message)]) }

@@ -1,0 +1,47 @@
+"""Compose/ cannot run here (no Docker engine), so it is checked against the code: the services and
+images, the topics job, and every ANATOMIX_* variable it sets being one the workers read
+(Shared/Workers/WorkerConfiguration.swift), with the broker address pointing at the broker service."""
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "Compose" / "docker-compose.yml").read_text())
+KNOWN = set(re.findall(r'"(ANATOMIX_[A-Z0-9_]+)"', (ROOT / "Shared/Workers/WorkerConfiguration.swift").read_text()))
+WORKERS = {"perception-worker": "perception-worker", "retrieval-indexer": "retrieval-indexer", "language-worker": "language-worker"}
+
+
+def test_services_images_and_commands():
+    services = COMPOSE["services"]
+    assert set(services) == {"kafka", "topic-init", *WORKERS}
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert "controller" in services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]        # KRaft, no ZooKeeper
+    for name, binary in WORKERS.items():
+        s = services[name]
+        assert s["command"] == [binary]
+        assert s["build"]["dockerfile"] == "Compose/Dockerfile" and s["image"] == "anatomix:latest"
+        assert s["deploy"]["replicas"] >= 1 and "healthcheck" in s
+        assert s["depends_on"]["topic-init"]["condition"] == "service_completed_successfully"
+    assert services["topic-init"]["command"][:3] == ["anatomix", "topics", "create"]
+    binaries = (ROOT / "Compose" / "Dockerfile").read_text()
+    for binary in ["anatomix", *WORKERS.values()]:
+        assert f"--product {binary}" in binaries and (ROOT / "Services" / binary).is_dir()
+
+
+def test_every_variable_is_one_the_workers_read():
+    for name, s in COMPOSE["services"].items():
+        for key in (s.get("environment") or {}):
+            if key.startswith("ANATOMIX_"):
+                assert key in KNOWN, f"{name} sets {key}, which WorkerConfiguration does not read"
+        env = s.get("environment") or {}
+        if "ANATOMIX_KAFKA_BOOTSTRAP" in env:
+            host = env["ANATOMIX_KAFKA_BOOTSTRAP"].split(":")[0]
+            assert host == "kafka", f"{name} talks to {host}"
+    assert "ANATOMIX_HEARTBEAT_FILE" in (ROOT / "Compose" / "Dockerfile").read_text()
+
+
+def test_the_message_limit_fits_the_broker():
+    env = COMPOSE["services"]["kafka"]["environment"]
+    default = int(re.search(r'"ANATOMIX_MAX_MESSAGE_BYTES", "(\d+)"', (ROOT / "Shared/Workers/WorkerConfiguration.swift").read_text()).group(1))
+    assert int(env["KAFKA_MESSAGE_MAX_BYTES"]) > default
