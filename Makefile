@@ -12,7 +12,7 @@ RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean demo-stream test-integration
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean demo-stream bench-stream
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -107,7 +107,11 @@ demo: deps build
 	@echo "demo: eval tables in $(OUT)/demo/eval.txt, blocks in $(OUT)/demo/results.json"
 	@echo "demo: wrote $(OUT)/demo/similarity.txt and $(OUT)/demo/embeddings.jsonl"
 
-bench: bench-swift bench-dataset
+bench: bench-swift bench-dataset bench-stream
+
+# Studies/s through Kafka vs in-process, and 2 perception replicas vs 1 (Compose/bench-stream.sh).
+bench-stream: deps build
+	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(RUNTIME_ENV) bash Compose/bench-stream.sh
 
 bench-swift: deps build
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(RUNTIME_ENV) python3 Training/bench.py --swift .build/release/anatomix-bench

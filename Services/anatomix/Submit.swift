@@ -14,6 +14,9 @@ struct Submit: ParsableCommand {
     @OptionGroup(title: "Tasks (the language model)") var taskOptions: TaskOptions
     @Flag(help: "Send file:// references instead of the bytes (the workers' ANATOMIX_IMAGE_ROOT must hold the files).")
     var byReference = false
+    @Option(help: "Submit each image this many times, as <id>-c<k> (load tests).") var copies = 1
+
+    func validate() throws { guard (1...100_000).contains(copies) else { throw ValidationError("--copies must be in 1...100000") } }
 
     func run() throws {
         let files = try paths.flatMap { path -> [String] in
@@ -28,8 +31,9 @@ struct Submit: ParsableCommand {
         let producer = try KafkaProducer(configuration: kafka.configuration(client: "submit"))
         defer { producer.close() }
         var batch = [OutgoingRecord](), lines = [String]()
-        for file in files {
-            let id = Analyze.studyID(for: file)
+        for copy in 0..<copies {
+          for file in files {
+            let id = Analyze.studyID(for: file) + (copies > 1 ? "-c\(copy)" : "")
             let image: StudyMessage.Image = byReference ? .uri(URL(fileURLWithPath: file).standardizedFileURL.absoluteString)
                                                         : .png(try PNGCodec.readBytes(path: file))
             let study = StudyMessage(studyID: id, image: image, tasks: tasks, submittedAt: ISO8601DateFormatter().string(from: Date()))
@@ -38,6 +42,7 @@ struct Submit: ParsableCommand {
                                         headers: [Topic.schemaHeader: Topic.studies.rawValue, Topic.traceHeader: id]))
             lines.append(#"{"study_id": "\#(id)", "bytes": \#(value.count)}"#)
             if batch.count == 32 { try producer.send(batch); batch = [] }
+          }
         }
         try producer.send(batch)
         lines.forEach { print($0) }

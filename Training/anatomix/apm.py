@@ -185,9 +185,12 @@ class FineLabelHead(nn.Module):
         nn.init.zeros_(self.classifier.weight); nn.init.zeros_(self.classifier.bias)
         self.sharpness = c.fine_label_sharpness
 
-    def forward(self, stride4: torch.Tensor, stride8: torch.Tensor) -> torch.Tensor:   # -> [B, 14]
+    def position_logits(self, stride4: torch.Tensor, stride8: torch.Tensor) -> torch.Tensor:  # -> [B, 14, h, w]
         x = torch.cat([F.relu(self.reduce(stride4)), stride8], 1)
-        x = self.classifier(F.relu(self.conv2(F.relu(self.conv1(x))))).flatten(2)     # [B, 14, h*w]
+        return self.classifier(F.relu(self.conv2(F.relu(self.conv1(x)))))
+
+    def forward(self, stride4: torch.Tensor, stride8: torch.Tensor) -> torch.Tensor:   # -> [B, 14]
+        x = self.position_logits(stride4, stride8).flatten(2)                           # [B, 14, h*w]
         r = self.sharpness
         return ((r * x).logsumexp(2) - math.log(x.shape[2])) / r
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `make bench-stream`: studies/s through Kafka (Tansu, the three workers, one BLAS thread each) against
+# the same steps in one process, measured in the same run; then two perception replicas against one.
+# Studies are Samples/ (512 px PNGs, inline) x COPIES with no tasks: this measures the pipeline, not
+# the language model (make bench has that).
+set -euo pipefail
+BIN=${BIN:-.build/release}
+COPIES=${COPIES:-25}
+TANSU=${TANSU:-.cache/tansu/tansu}
+WORK=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+n=$(( $(ls Samples/images/*.png | wc -l) * COPIES ))
+
+inproc=$("$BIN/anatomix-bench" pipeline Weights/anatomix-tiny Samples/images "$COPIES" | python3 -c 'import json,sys; print(json.load(sys.stdin)["per_second"])')
+
+# $1 = perception replicas; prints studies/s from the first submit to the last result.
+stream() {
+  local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  export ANATOMIX_KAFKA_BOOTSTRAP=127.0.0.1:$port ANATOMIX_KAFKA_SESSION_TIMEOUT_MS=6000 ANATOMIX_THREADS=1
+  "$TANSU" broker --listener-url tcp://127.0.0.1:$port --advertised-listener-url tcp://127.0.0.1:$port > "$WORK/broker-$1.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+  "$BIN/anatomix" topics create --partitions 4 > /dev/null
+  for i in $(seq "$1"); do "$BIN/perception-worker" > "$WORK/p$i-$1.log" 2>&1 & pids+=($!); done
+  "$BIN/retrieval-indexer" > "$WORK/r-$1.log" 2>&1 & pids+=($!)
+  "$BIN/language-worker" > "$WORK/l-$1.log" 2>&1 & pids+=($!)
+  for _ in $(seq 300); do grep -q started "$WORK/r-$1.log" 2>/dev/null && break; sleep 0.1; done
+  sleep 8                                          # every replica has joined its group
+  local start end
+  start=$(date +%s.%N)
+  "$BIN/anatomix" submit Samples/images --copies "$COPIES" > /dev/null
+  "$BIN/anatomix" results --count "$n" --idle 120 > "$WORK/results-$1.jsonl"
+  end=$(date +%s.%N)
+  local got; got=$(wc -l < "$WORK/results-$1.jsonl")
+  [ "$got" -eq "$n" ] || { echo "bench stream: only $got of $n results" >&2; exit 1; }
+  python3 -c "print($n / ($end - $start))"
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=()
+}
+one=$(stream 1)
+two=$(stream 2)
+python3 - "$inproc" "$one" "$two" "$n" <<'PY'
+import sys
+inproc, one, two, n = map(float, sys.argv[1:])
+print(f"bench pipeline ({int(n)} studies, 512 px, no tasks): in-process {inproc:.1f} studies/s; "
+      f"through Kafka, 1 perception replica {one:.1f} studies/s = {one / inproc:.2f}x in-process (target >= 0.90); "
+      f"2 replicas {two:.1f} studies/s = {two / one:.2f}x one (target >= 1.8)")
+PY
