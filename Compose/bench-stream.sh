@@ -5,7 +5,7 @@
 # the language model (make bench has that).
 set -euo pipefail
 BIN=${BIN:-.build/release}
-COPIES=${COPIES:-25}
+COPIES=${COPIES:-50}
 TANSU=${TANSU:-.cache/tansu/tansu}
 WORK=$(mktemp -d)
 pids=()
@@ -27,11 +27,13 @@ stream() {
   "$BIN/retrieval-indexer" > "$WORK/r-$1.log" 2>&1 & pids+=($!)
   "$BIN/language-worker" > "$WORK/l-$1.log" 2>&1 & pids+=($!)
   for _ in $(seq 300); do grep -q started "$WORK/r-$1.log" 2>/dev/null && break; sleep 0.1; done
-  sleep 8                                          # every replica has joined its group
+  "$BIN/anatomix" results --count "$n" --idle 180 > "$WORK/results-$1.jsonl" &
+  local reader=$!
+  sleep 8                                          # every replica and the reader have joined their groups
   local start end
   start=$(date +%s.%N)
   "$BIN/anatomix" submit Samples/images --copies "$COPIES" > /dev/null
-  "$BIN/anatomix" results --count "$n" --idle 120 > "$WORK/results-$1.jsonl"
+  wait "$reader"
   end=$(date +%s.%N)
   local got; got=$(wc -l < "$WORK/results-$1.jsonl")
   [ "$got" -eq "$n" ] || { echo "bench stream: only $got of $n results" >&2; exit 1; }

@@ -8,6 +8,7 @@ public final class KafkaProducer: RecordProducer, @unchecked Sendable {   // the
     }
 
     public func send(_ records: [OutgoingRecord]) throws(MessagingError) { try client.send(records) }
+    public func enqueue(_ records: [OutgoingRecord]) -> DeliveryTicket { client.enqueue(records) }
 
     /// Delivers what is queued (up to `timeout` seconds) and stops.
     public func close(timeout: Double = 10) { client.close(timeout: timeout) }

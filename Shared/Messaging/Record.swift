@@ -31,9 +31,60 @@ public struct IncomingRecord: Sendable, Equatable {
     }
 }
 
-/// Publishes records; `send` returns once the broker acknowledged every one of them (or throws).
+/// Publishes records; `send` returns once the broker acknowledged every one of them (or throws);
+/// `enqueue` returns at once with a ticket the acknowledgements complete (a worker keeps a bounded
+/// window of them in flight instead of waiting out every round trip).
 public protocol RecordProducer: Sendable {
     func send(_ records: [OutgoingRecord]) throws(MessagingError)
+    func enqueue(_ records: [OutgoingRecord]) -> DeliveryTicket
+}
+
+extension RecordProducer {
+    /// A producer without asynchronous delivery sends now.
+    public func enqueue(_ records: [OutgoingRecord]) -> DeliveryTicket {
+        do { try send(records); return DeliveryTicket(count: 0) } catch { return DeliveryTicket(failed: error) }
+    }
+}
+
+/// The acknowledgements of one group of records: done when every one was acknowledged or failed.
+public final class DeliveryTicket: @unchecked Sendable {   // guarded by `condition`
+    let condition = NSCondition()
+    var remaining: Int
+    var failure: MessagingError?
+
+    init(count: Int) { remaining = count }
+    init(failed: MessagingError) { (remaining, failure) = (0, failed) }
+
+    /// One record acknowledged (`error` nil) or failed.
+    func complete(_ error: MessagingError?) {
+        condition.lock(); defer { condition.unlock() }
+        if let error, failure == nil { failure = error }
+        remaining -= 1
+        if remaining <= 0 { condition.broadcast() }
+    }
+
+    /// `count` records that will never be produced count as failed with `error`.
+    func abandon(_ count: Int, error: MessagingError) {
+        condition.lock(); defer { condition.unlock() }
+        if failure == nil { failure = error }
+        remaining -= count
+        if remaining <= 0 { condition.broadcast() }
+    }
+
+    public var isDone: Bool { condition.withLock { remaining <= 0 } }
+
+    /// Waits up to `timeout` seconds: nil when every record was acknowledged, else the failure
+    /// (a timeout is a retriable `timedOut`).
+    public func wait(timeout: Double) -> MessagingError? {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock(); defer { condition.unlock() }
+        while remaining > 0 {
+            if !condition.wait(until: deadline), remaining > 0 {
+                return MessagingError(.timedOut, "no delivery report within \(Int(timeout)) s", retriable: true)
+            }
+        }
+        return failure
+    }
 }
 
 /// Reads records as one member of a consumer group. Offsets are committed only for records marked

@@ -23,6 +23,8 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
         /// Dead letters carry the original payload up to this size (else its digest).
         public var deadLetterInlineBytes = 1 << 20
         public var pollTimeout = 0.2
+        /// Records whose outputs may await acknowledgement at once (bounded memory; marking stays in order).
+        public var window = 16
         /// Backoff of a failed publish: `initialBackoff` doubling up to `maximumBackoff` seconds.
         public var initialBackoff = 0.1
         public var maximumBackoff = 10.0
@@ -58,29 +60,43 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     /// without a record once one arrived or `idleExit` passed; then commits what was processed.
     public func run(limit: Int = .max, idleExit: Double? = nil) throws(MessagingError) {
         var done = 0, lastRecord = Date(), lastBeat = Date.distantPast
-        defer { try? consumer.commit() }
+        var window = [InFlight]()
+        defer {
+            settle(&window, all: true)                   // what was acknowledged is marked; the rest is redelivered
+            try? consumer.commit()
+        }
         while !isStopping, done < limit {
             if let file = settings.heartbeatFile, Date().timeIntervalSince(lastBeat) > 5 {
                 lastBeat = Date()
                 FileManager.default.createFile(atPath: file, contents: Data(String(lastBeat.timeIntervalSince1970).utf8))
             }
             between?()
+            settle(&window, all: window.count >= settings.window)
             let record: IncomingRecord?
-            do { record = try consumer.poll(timeout: settings.pollTimeout) } catch where error.isRetriable {
+            do { record = try consumer.poll(timeout: window.isEmpty ? settings.pollTimeout : 0.002) } catch where error.isRetriable {
                 counters.add("poll_errors"); backoff(attempt: 0); continue
             }
             guard let record else {
+                settle(&window, all: true)                // nothing new: finish what is in flight
                 if let idleExit, Date().timeIntervalSince(lastRecord) > idleExit { return }
                 continue
             }
             lastRecord = Date()
-            guard try process(record) else { return }
+            window.append(start(record))
             done += 1
         }
     }
 
-    /// One record end to end; false when the worker stopped before its outputs were acknowledged.
-    func process(_ record: IncomingRecord) throws(MessagingError) -> Bool {
+    /// A record whose outputs are on their way.
+    struct InFlight {
+        let record: IncomingRecord
+        var outputs: [OutgoingRecord]
+        var deadLettered: Bool
+        var ticket: DeliveryTicket
+    }
+
+    /// Runs the handler and hands its outputs (or the dead letter) to the producer without waiting.
+    func start(_ record: IncomingRecord) -> InFlight {
         counters.add("received")
         var outputs: [OutgoingRecord]
         var deadLettered = false
@@ -92,29 +108,48 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
             outputs = [deadLetter(record, error)]
             deadLettered = true
         }
-        var attempt = 0
-        while true {
-            do {
-                try producer.send(outputs)
-                break
-            } catch where error.isRetriable {
-                counters.add("publish_retries")
-                if isStopping { return false }          // not marked: redelivered after the restart
-                backoff(attempt: attempt); attempt += 1
-            } catch {
-                guard !deadLettered else {               // even the dead letter is refused: keep the record, retry later
-                    counters.add("publish_retries")
-                    if isStopping { return false }
-                    backoff(attempt: attempt); attempt += 1
-                    continue
-                }
-                outputs = [deadLetter(record, ContractError(.processingFailed, "the broker refused the \(handler.stage) output: \(error.message)"))]
-                deadLettered = true
+        return InFlight(record: record, outputs: outputs, deadLettered: deadLettered, ticket: producer.enqueue(outputs))
+    }
+
+    /// Marks records in arrival order as their outputs are acknowledged: the acknowledged head of the
+    /// window, or (`all`) every record, waiting and republishing a failed one with backoff first. A
+    /// record is never marked before the ones before it, so a stored offset never skips one in flight.
+    /// False when the worker stopped with records unacknowledged (they stay unmarked).
+    @discardableResult
+    func settle(_ window: inout [InFlight], all: Bool) -> Bool {
+        while var head = window.first {
+            if !all, !head.ticket.isDone { return true }
+            if let failure = head.ticket.wait(timeout: 3600) {
+                guard republish(&head, after: failure) else { window.removeAll(); return false }   // stopping: redelivered later
             }
+            counters.add(head.deadLettered ? "dead_lettered" : "processed")
+            do { try consumer.markProcessed(head.record) } catch { counters.add("mark_failures") }   // revoked meanwhile: the new owner repeats it
+            window.removeFirst()
         }
-        counters.add(deadLettered ? "dead_lettered" : "processed")
-        do { try consumer.markProcessed(record) } catch { counters.add("mark_failures") }   // revoked meanwhile: the new owner repeats it
         return true
+    }
+
+    /// One record end to end, synchronously; false when the worker stopped before its outputs were acknowledged.
+    func process(_ record: IncomingRecord) throws(MessagingError) -> Bool {
+        var window = [start(record)]
+        return settle(&window, all: true)
+    }
+
+    /// Sends `entry`'s outputs again until acknowledged (a refused output becomes a dead letter; a
+    /// refused dead letter keeps being retried); false when the worker is stopping first.
+    func republish(_ entry: inout InFlight, after failure: MessagingError) -> Bool {
+        var error = failure, attempt = 0
+        while true {
+            if error.isRetriable || entry.deadLettered {
+                counters.add("publish_retries")
+                if isStopping { return false }            // not marked: redelivered after the restart
+                backoff(attempt: attempt); attempt += 1
+            } else {
+                entry.outputs = [deadLetter(entry.record, ContractError(.processingFailed, "the broker refused the \(handler.stage) output: \(error.message)"))]
+                entry.deadLettered = true
+            }
+            do { try producer.send(entry.outputs); return true } catch let next { error = next }
+        }
     }
 
     /// Leaves the group after committing what was processed (the thread that ran `run` calls it).

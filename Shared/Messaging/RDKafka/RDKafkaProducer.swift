@@ -1,40 +1,6 @@
 import CRdKafka
 import Foundation
 
-/// The records of one `send` call, completed by librdkafka's delivery reports.
-final class DeliveryBatch: @unchecked Sendable {   // guarded by `condition`
-    let condition = NSCondition()
-    var remaining: Int
-    var failure: MessagingError?
-
-    init(count: Int) { remaining = count }
-
-    func complete(_ err: rd_kafka_resp_err_t, topic: String) {
-        condition.lock(); defer { condition.unlock() }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR, failure == nil {
-            failure = MessagingError(err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ? .timedOut : .rejected,
-                                     "delivery to \(topic) failed: \(RDKafkaConfig.describe(err))", retriable: !RDKafkaConfig.isPermanent(err))
-        }
-        remaining -= 1
-        if remaining == 0 { condition.broadcast() }
-    }
-
-    /// Records that will never be produced: they count as done, with `failure`.
-    func abandon(_ count: Int, failure: MessagingError) {
-        condition.lock(); defer { condition.unlock() }
-        if self.failure == nil { self.failure = failure }
-        remaining -= count
-        if remaining <= 0 { condition.broadcast() }
-    }
-
-    /// False when `deadline` passed first.
-    func wait(until deadline: Date) -> Bool {
-        condition.lock(); defer { condition.unlock() }
-        while remaining > 0 { if !condition.wait(until: deadline) { return remaining == 0 } }
-        return true
-    }
-}
-
 /// Serves a handle's callbacks on its own thread until stopped; holds no reference to its owner.
 final class PollLoop: @unchecked Sendable {   // `handle` is thread-safe in librdkafka; `state` guarded by `condition`
     let handle: OpaquePointer
@@ -71,9 +37,12 @@ final class RDKafkaProducer: @unchecked Sendable {   // librdkafka handles are t
         let conf = try RDKafkaConfig.make(settings)
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
             guard let message, let opaque = message.pointee._private else { return }
-            let batch = Unmanaged<DeliveryBatch>.fromOpaque(opaque).takeRetainedValue()
+            let ticket = Unmanaged<DeliveryTicket>.fromOpaque(opaque).takeRetainedValue()
+            let err = message.pointee.err
+            guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { ticket.complete(nil); return }
             let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
-            batch.complete(message.pointee.err, topic: topic)
+            ticket.complete(MessagingError(err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ? .timedOut : .rejected,
+                                           "delivery to \(topic) failed: \(RDKafkaConfig.describe(err))", retriable: !RDKafkaConfig.isPermanent(err)))
         }
         handle = try RDKafkaConfig.client(RD_KAFKA_PRODUCER, conf: conf)
         self.deliveryTimeout = deliveryTimeout
@@ -84,28 +53,29 @@ final class RDKafkaProducer: @unchecked Sendable {   // librdkafka handles are t
 
     /// Enqueues every record, then waits for all delivery reports.
     func send(_ records: [OutgoingRecord]) throws(MessagingError) {
-        guard isRunning else { throw MessagingError(.closed, "the producer is closed", retriable: false) }
-        guard !records.isEmpty else { return }
-        let batch = DeliveryBatch(count: records.count)
-        let deadline = Date().addingTimeInterval(deliveryTimeout + 5)
+        if let failure = enqueue(records).wait(timeout: deliveryTimeout + 5) { throw failure }
+    }
+
+    /// Enqueues every record (waiting only while librdkafka's local queue is full); the ticket is
+    /// completed by the delivery reports.
+    func enqueue(_ records: [OutgoingRecord]) -> DeliveryTicket {
+        guard isRunning else { return DeliveryTicket(failed: MessagingError(.closed, "the producer is closed", retriable: false)) }
+        let ticket = DeliveryTicket(count: records.count)
+        let deadline = Date().addingTimeInterval(deliveryTimeout)
         for (index, record) in records.enumerated() {
             while true {
-                let opaque = Unmanaged.passRetained(batch).toOpaque()
+                let opaque = Unmanaged.passRetained(ticket).toOpaque()       // released by the delivery report
                 guard let error = Self.produce(handle, record, opaque: opaque) else { break }
-                Unmanaged<DeliveryBatch>.fromOpaque(opaque).release()
+                Unmanaged<DeliveryTicket>.fromOpaque(opaque).release()        // not queued: no report will come
                 let failure = RDKafkaConfig.consume(error, context: "producing to \(record.topic)")
                 guard failure.code == .queueFull, Date() < deadline else {
-                    batch.abandon(records.count - index, failure: failure)
-                    _ = batch.wait(until: deadline)          // the ones already queued report before the batch goes
-                    throw failure
+                    ticket.abandon(records.count - index, error: failure)
+                    return ticket
                 }
                 rd_kafka_poll(handle, 50)                 // the local queue is full: let deliveries drain
             }
         }
-        guard batch.wait(until: deadline) else {
-            throw MessagingError(.timedOut, "no delivery report within \(Int(deliveryTimeout + 5)) s", retriable: true)
-        }
-        if let failure = batch.condition.withLock({ batch.failure }) { throw failure }
+        return ticket
     }
 
     static func produce(_ handle: OpaquePointer, _ record: OutgoingRecord, opaque: UnsafeMutableRawPointer) -> OpaquePointer? {
