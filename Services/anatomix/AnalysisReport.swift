@@ -35,7 +35,7 @@ struct AnalysisReport: Codable {
         /// Loading the language model and answering every task.
         let language: Double
         enum CodingKeys: String, CodingKey {
-            case decode = "decode_seconds", load = "load_seconds", perception = "perception_seconds"
+            case decode = "read_seconds", load = "load_seconds", perception = "perception_seconds"
             case backbone = "backbone_seconds", transformer = "transformer_seconds", retrieval = "retrieval_seconds"
             case language = "language_seconds"
         }

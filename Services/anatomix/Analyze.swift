@@ -32,7 +32,6 @@ struct Analyze: ParsableCommand {
         do {
             var clock = Stopwatch()
             let bytes = try PNGCodec.readBytes(path: image, limits: imageLimits.limits)
-            let picture = try PNGCodec.decode(bytes, name: image, limits: imageLimits.limits)
             let decoded = clock.lap()
             let steps = try PipelineSteps(model: model, limits: imageLimits.limits)
             let hasLanguageModel = FileManager.default.fileExists(atPath: model + "/lm/config.json")
@@ -44,7 +43,7 @@ struct Analyze: ParsableCommand {
                 FileHandle.standardError.write(Data("note: \(model) has no language model (lm/); stage one only\n".utf8))
             }
             let study = StudyMessage(studyID: Self.studyID(for: image), image: .png(bytes), tasks: tasks.map(\.request))
-            let grounded = try steps.retrieval.run(try steps.perception.run(study))
+            let grounded = try steps.retrieval.run(try steps.perception.run(study, imageName: image))
             let result = try language.run(grounded, onText: taskOptions.stream ? { _, piece in
                 FileHandle.standardError.write(Data(piece.utf8))
             } : nil)
@@ -55,7 +54,8 @@ struct Analyze: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             let json = try encoder.encode(report)
             print(String(decoding: json, as: UTF8.self))
-            if let out { try write(report, json: json, picture: picture, to: out) }
+            // The overlay decodes the image again only now: one decoded copy in memory at a time.
+            if let out { try write(report, json: json, picture: try PNGCodec.decode(bytes, name: image, limits: imageLimits.limits), to: out) }
         } catch let error as ExitCode {
             throw error
         } catch {

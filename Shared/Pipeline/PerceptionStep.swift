@@ -1,4 +1,5 @@
 public import Contracts
+import Dispatch
 import Foundation
 import Imaging
 
@@ -16,12 +17,14 @@ public struct PerceptionStep: Sendable {
 
     public var model: ModelID { ModelID(name: stage.card.name, version: stage.card.version) }
 
-    public func run(_ study: StudyMessage) throws(ContractError) -> AnatomyMessage {
+    /// `imageName` labels image errors (default: the study id; `analyze` gives the file's path).
+    public func run(_ study: StudyMessage, imageName: String? = nil) throws(ContractError) -> AnatomyMessage {
         let names = stage.catalog.anatomies.map(\.name)
         var tasks = [StudyTask]()
         for request in study.tasks { tasks.append(try StudyTask(request: request, anatomies: names)) }
+        let started = DispatchTime.now().uptimeNanoseconds
         let bytes = try images.bytes(of: study.image)
-        let picture = try images.decode(bytes, name: "study \(study.studyID)")
+        let picture = try images.decode(bytes, name: imageName ?? "study \(study.studyID)")
         for task in tasks { try task.checkBox(width: picture.width, height: picture.height) }
         let perception: Perception
         do { perception = try stage.perceive(picture) } catch {
@@ -40,7 +43,7 @@ public struct PerceptionStep: Sendable {
                               canvas: perception.canvas, anatomies: anatomies, labels: perception.labels,
                               imageTokens: HalfTensor(shape: perception.imageFeatureShape, values: perception.imageFeatures),
                               tasks: requests, metadata: study.metadata, model: model, preprocessing: Self.preprocessing,
-                              timings: .init(perceptionSeconds: perception.seconds, backboneSeconds: perception.backboneSeconds,
+                              timings: .init(perceptionSeconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9, backboneSeconds: perception.backboneSeconds,
                                              transformerSeconds: perception.transformerSeconds))
     }
 }
