@@ -161,7 +161,7 @@ train-apm-scratch: train-deps
 
 # The fine label branch on the committed APM (everything else frozen: boxes, tokens and bank do not move),
 # on the first LABEL_STUDIES training studies; ~20 min on 2 cores. Exported into Weights/anatomix-tiny.
-LABEL_STUDIES ?= 8000
+LABEL_STUDIES ?= 4000
 train-apm-labels: train-deps
 	$(CXRGEN) -m cxrgen.dataset --n $(LABEL_STUDIES) --out data/train --seed 1 --size 256 --resume
 	$(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
