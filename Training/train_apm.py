@@ -65,7 +65,9 @@ class Studies(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, i: int):
+    def render(self, i: int):
+        """Study i's letterboxed image [1, S, S], its letterbox and its record (with the boxes of the
+        real-shape variant when one was drawn)."""
         r = self.records[i]
         image = Image.open(self.root / r["image"])
         array = np.asarray(image, dtype=np.float32) / (65535.0 if r["bit_depth"] == 16 else 255.0)
@@ -74,7 +76,10 @@ class Studies(torch.utils.data.Dataset):
                 {k: v for k, v in r.items() if k not in ("anatomies", "findings")}
             array, _ = variants.apply(str(self.rng.choice(variants.KINDS)), array, r, self.rng)
         box = Letterbox(array.shape[1], array.shape[0], self.size)
-        x = torch.from_numpy(box.apply(array))[None]
+        return torch.from_numpy(box.apply(array))[None], box, r
+
+    def __getitem__(self, i: int):
+        x, box, r = self.render(i)
         xyxy = torch.tensor(box.to_canvas([a["box"] for a in r["anatomies"]]) / self.size, dtype=torch.float32)
         labels = torch.tensor(list(r["labels"].values()), dtype=torch.float32)   # CheXpert order (the manifest's)
         sentences = (torch.tensor([self.sentence_index[s["sentence"]] for s in r["region_sentences"]])

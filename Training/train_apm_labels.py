@@ -33,10 +33,6 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from anatomix.apm import AnatomyPerceptionModule, ApmConfiguration
-from PIL import Image
-
-from anatomix.letterbox import Letterbox
-from cxrgen import variants
 from train_apm import Studies, augment, auroc
 
 LABELS = ["No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema",
@@ -52,15 +48,7 @@ class FindingStudies(Studies):
     the anatomy boxes, so `augment` moves them too, and their CheXpert labels [MAX_FINDINGS, 14]."""
 
     def __getitem__(self, i: int):
-        r = self.records[i]
-        image = Image.open(self.root / r["image"])
-        array = np.asarray(image, dtype=np.float32) / (65535.0 if r["bit_depth"] == 16 else 255.0)
-        if self.shapes and self.rng.random() < self.shapes:
-            r = {"anatomies": [dict(a) for a in r["anatomies"]], "findings": [dict(f) for f in r["findings"]]} | \
-                {k: v for k, v in r.items() if k not in ("anatomies", "findings")}
-            array, _ = variants.apply(str(self.rng.choice(variants.KINDS)), array, r, self.rng)
-        box = Letterbox(array.shape[1], array.shape[0], self.size)
-        x = torch.from_numpy(box.apply(array))[None]
+        x, box, r = self.render(i)
         findings = [f for f in r["findings"] if f.get("box")][:MAX_FINDINGS]
         boxes = [a["box"] for a in r["anatomies"]] + [f["box"] for f in findings] + [[0, 0, 0, 0]] * (MAX_FINDINGS - len(findings))
         xyxy = torch.tensor(box.to_canvas(boxes) / self.size, dtype=torch.float32)
