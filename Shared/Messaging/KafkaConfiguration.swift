@@ -1,5 +1,6 @@
 /// Typed Kafka client settings. `librdkafkaSettings` is the one place they become librdkafka's
-/// key/values; `extra` passes any other librdkafka property through unchanged (it wins).
+/// key/values; `extra` passes any other librdkafka property through (it wins, except over
+/// idempotence, acks and the manual offset store, which the delivery guarantees rest on).
 public struct KafkaConfiguration: Sendable, Equatable {
     public enum SecurityProtocol: String, Sendable, CaseIterable {
         case plaintext, ssl
@@ -29,7 +30,7 @@ public struct KafkaConfiguration: Sendable, Equatable {
     public var sessionTimeout: Double = 10
     public var heartbeatInterval: Double = 1
     /// Longest time between polls before the member is considered stuck; above the slowest message
-    /// a stage can take (a language study takes seconds; the per-stage timeout is below this).
+    /// a stage can take (a language study takes seconds).
     public var maxPollInterval: Double = 600
     /// How long the producer keeps retrying a record before reporting it failed.
     public var deliveryTimeout: Double = 120
@@ -93,6 +94,11 @@ public struct KafkaConfiguration: Sendable, Equatable {
             s["enable.partition.eof"] = "false"
         }
         s.merge(extra) { _, new in new }
+        // What the delivery guarantees rest on cannot be overridden by `extra`.
+        switch role {
+        case .producer: s["enable.idempotence"] = "true"; s["acks"] = "all"
+        case .consumer: s["enable.auto.offset.store"] = "false"; s["group.id"] = groupID
+        }
         return s
     }
 }

@@ -35,11 +35,18 @@ public struct RetrievalStep: Sendable {
                                timings: .init(retrievalSeconds: seconds))
     }
 
-    /// First 16 hex digits of SHA-256 over the entries, vectors, temperature and threshold.
+    /// First 16 hex digits of SHA-256 over the entries (in key order, so replicas that read the same
+    /// entries in another order agree), their vectors, the temperature and the threshold.
     static func version(of bank: SentenceBank) -> String {
         var data = Data()
-        for e in bank.entries { data.append(contentsOf: (e.anatomy + "\u{1F}" + e.sentence + "\u{1F}" + e.kinds.joined(separator: ",") + "\n").utf8) }
-        for value in bank.vectors + [bank.temperature, bank.healthyThreshold] { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        let d = bank.dimension
+        let order = bank.entries.indices.sorted { (bank.entries[$0].anatomy, bank.entries[$0].sentence) < (bank.entries[$1].anatomy, bank.entries[$1].sentence) }
+        for i in order {
+            let e = bank.entries[i]
+            data.append(contentsOf: (e.anatomy + "\u{1F}" + e.sentence + "\u{1F}" + e.kinds.joined(separator: ",") + "\n").utf8)
+            for value in bank.vectors[(i * d)..<((i + 1) * d)] { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        }
+        for value in [bank.temperature, bank.healthyThreshold] { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
         return String(Digest.sha256Hex(data).prefix(16))
     }
 }

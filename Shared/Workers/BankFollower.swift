@@ -51,8 +51,13 @@ public final class BankFollower {
     }
 
     func apply(_ record: IncomingRecord) {
+        if record.value.isEmpty, let key = record.key {          // a tombstone
+            index.remove(key: key); applied += 1; return
+        }
         do {
-            try index.apply(try MessageCodec.decode(BankEntryMessage.self, schema: BankEntryMessage.schema, from: record.value, maximumBytes: 1 << 20))
+            let entry = try MessageCodec.decode(BankEntryMessage.self, schema: BankEntryMessage.schema, from: record.value, maximumBytes: 1 << 20)
+            guard record.key == entry.key else { refused += 1; return }      // the key is what compaction keeps
+            try index.apply(entry)
             applied += 1
         } catch {
             refused += 1                                     // a bad bank record is skipped, the rest of the log still applies

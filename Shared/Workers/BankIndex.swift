@@ -5,15 +5,16 @@ import Retrieval
 import Tensor
 
 /// The retrieval indexer's copy of the sentence bank, built from `cxr.bank.v1` records (last value
-/// per key wins, `deleted` removes) in the order keys first appeared, so replicas that read the same
-/// log hold the same bank and a bank seeded from a model folder equals that folder's.
+/// per key wins, `deleted` or an empty value removes). Entries keep the order their keys first
+/// appeared (a bank seeded from a model folder equals that folder's, float for float); the bank's
+/// version is order-free and the calibration is the one of the greatest live key, so replicas that
+/// read a compacted log in another order hold the same bank version and give the same ids.
 public final class BankIndex: @unchecked Sendable {   // guarded by `lock`
     private let lock = NSLock()
     private var order = [String: Int]()
     private var entries = [String: BankEntryMessage]()
     private var cached: RetrievalStep?
     private var dirty = true
-    private var calibration: (temperature: Float, healthyThreshold: Float)?
     public let lookup: RetrievalStage.Lookup
 
     public init(lookup: RetrievalStage.Lookup = .calibrated) { self.lookup = lookup }
@@ -26,11 +27,15 @@ public final class BankIndex: @unchecked Sendable {   // guarded by `lock`
                 throw ContractError(.schemaViolation, "bank entry '\(entry.key.prefix(80))' has a \(entry.vector.count)-d vector; the bank holds \(other.vector.count)-d ones")
             }
             if order[entry.key] == nil { order[entry.key] = order.count }
-            if entry.deleted == true { entries[entry.key] = nil } else {
-                entries[entry.key] = entry
-                calibration = (entry.temperature, entry.healthyThreshold)     // the latest record's applies
-            }
+            if entry.deleted == true { entries[entry.key] = nil } else { entries[entry.key] = entry }
             dirty = true
+        }
+    }
+
+    /// A tombstone (a record with a key and no value): removes the entry.
+    public func remove(key: String) {
+        lock.withLock {
+            if entries.removeValue(forKey: key) != nil { dirty = true }
         }
     }
 
@@ -50,7 +55,7 @@ public final class BankIndex: @unchecked Sendable {   // guarded by `lock`
     /// Lock held.
     private func build() throws -> RetrievalStep? {
         let live = entries.values.sorted { order[$0.key]! < order[$1.key]! }
-        guard let last = live.last, let calibration else { return nil }
+        guard let last = live.last, let calibration = entries[entries.keys.max()!] else { return nil }
         let bank = try SentenceBank(entries: live.map { .init(anatomy: $0.anatomy, sentence: $0.sentence, kinds: $0.kinds) },
                                     vectors: Tensor(shape: [live.count, last.vector.count], storage: live.flatMap(\.vector)),
                                     temperature: calibration.temperature, healthyThreshold: calibration.healthyThreshold)

@@ -25,6 +25,8 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
         public var pollTimeout = 0.2
         /// Records whose outputs may await acknowledgement at once (bounded memory; marking stays in order).
         public var window = 16
+        /// Payloads up to this size are read for the study id a dead letter names (larger: the key).
+        public var peekBytes = 16 << 20
         /// Backoff of a failed publish: `initialBackoff` doubling up to `maximumBackoff` seconds.
         public var initialBackoff = 0.1
         public var maximumBackoff = 10.0
@@ -93,22 +95,25 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
         var outputs: [OutgoingRecord]
         var deadLettered: Bool
         var ticket: DeliveryTicket
+        /// Why it was dead-lettered, and whether the payload was already dropped from the dead letter.
+        var reason: ContractError?
+        var inlineDropped = false
     }
 
     /// Runs the handler and hands its outputs (or the dead letter) to the producer without waiting.
     func start(_ record: IncomingRecord) -> InFlight {
         counters.add("received")
         var outputs: [OutgoingRecord]
-        var deadLettered = false
+        var reason: ContractError?
         do {
             outputs = try handler.handle(record).map {      // which replica made it (tracing; tests of scaling)
                 OutgoingRecord(topic: $0.topic, key: $0.key, value: $0.value, headers: $0.headers.merging([Self.workerHeader: settings.workerID]) { a, _ in a })
             }
         } catch {
             outputs = [deadLetter(record, error)]
-            deadLettered = true
+            reason = error
         }
-        return InFlight(record: record, outputs: outputs, deadLettered: deadLettered, ticket: producer.enqueue(outputs))
+        return InFlight(record: record, outputs: outputs, deadLettered: reason != nil, ticket: producer.enqueue(outputs), reason: reason)
     }
 
     /// Marks records in arrival order as their outputs are acknowledged: the acknowledged head of the
@@ -119,7 +124,12 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     func settle(_ window: inout [InFlight], all: Bool) -> Bool {
         while var head = window.first {
             if !all, !head.ticket.isDone { return true }
-            if let failure = head.ticket.wait(timeout: 3600) {
+            var waited = 0.0
+            while !head.ticket.isDone {                    // in slices: a stop waits at most 30 s for acknowledgements
+                _ = head.ticket.wait(timeout: 1); waited += 1
+                if isStopping, waited >= 30 { window.removeAll(); return false }              // unmarked: redelivered later
+            }
+            if let failure = head.ticket.wait(timeout: 0) {
                 guard republish(&head, after: failure) else { window.removeAll(); return false }   // stopping: redelivered later
             }
             counters.add(head.deadLettered ? "dead_lettered" : "processed")
@@ -140,13 +150,19 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     func republish(_ entry: inout InFlight, after failure: MessagingError) -> Bool {
         var error = failure, attempt = 0
         while true {
-            if error.isRetriable || entry.deadLettered {
+            if !error.isRetriable, entry.deadLettered, entry.outputs.first.map({ !$0.value.isEmpty }) ?? false, !entry.inlineDropped {
+                // A dead letter the broker refuses (too large with its payload inline): its digest alone.
+                entry.outputs = [deadLetter(entry.record, entry.reason ?? ContractError(.processingFailed, error.message), inline: false)]
+                entry.inlineDropped = true
+            } else if error.isRetriable || entry.deadLettered {
                 counters.add("publish_retries")
                 if isStopping { return false }            // not marked: redelivered after the restart
                 backoff(attempt: attempt); attempt += 1
             } else {
-                entry.outputs = [deadLetter(entry.record, ContractError(.processingFailed, "the broker refused the \(handler.stage) output: \(error.message)"))]
+                let reason = ContractError(.processingFailed, "the broker refused the \(handler.stage) output: \(error.message)")
+                entry.outputs = [deadLetter(entry.record, reason)]
                 entry.deadLettered = true
+                entry.reason = reason
             }
             do { try producer.send(entry.outputs); return true } catch let next { error = next }
         }
@@ -158,20 +174,23 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
         (producer as? KafkaProducer)?.close()
     }
 
-    func deadLetter(_ record: IncomingRecord, _ error: ContractError) -> OutgoingRecord {
-        onDeadLetter?(error.code.rawValue, error.message)
-        let message = DeadLetterMessage(studyID: Self.studyID(in: record), source: .init(topic: record.topic, partition: record.partition, offset: record.offset),
-                                        stage: handler.stage, error: error, payload: record.value, inlineLimit: settings.deadLetterInlineBytes,
+    /// The dead letter of `record`; `inline: false` leaves the payload out (its digest and size stay).
+    func deadLetter(_ record: IncomingRecord, _ error: ContractError, inline: Bool = true) -> OutgoingRecord {
+        if inline { onDeadLetter?(error.code.rawValue, error.message) }
+        let message = DeadLetterMessage(studyID: Self.studyID(in: record, peekLimit: settings.peekBytes),
+                                        source: .init(topic: record.topic, partition: record.partition, offset: record.offset),
+                                        stage: handler.stage, error: error, payload: record.value, inlineLimit: inline ? settings.deadLetterInlineBytes : -1,
                                         attempts: 1, worker: settings.workerID)
-        let value = (try? MessageCodec.encode(message)) ?? Data()
+        let value = (try? MessageCodec.encode(message)) ?? Data()     // a plain struct of strings and numbers: encoding cannot fail
         return OutgoingRecord(topic: Topic.deadLetter.rawValue, key: record.key, value: value,
-                              headers: [Topic.schemaHeader: Topic.deadLetter.rawValue, "error-code": error.code.rawValue])
+                              headers: [Topic.schemaHeader: Topic.deadLetter.rawValue, "error-code": error.code.rawValue,
+                                        Topic.traceHeader: record.headers[Topic.traceHeader] ?? record.key ?? "", Self.workerHeader: settings.workerID])
     }
 
     /// The study id a payload names, when it is JSON with one (else the record key).
-    static func studyID(in record: IncomingRecord) -> String? {
+    static func studyID(in record: IncomingRecord, peekLimit: Int) -> String? {
         struct Peek: Decodable { let study_id: String? }
-        if record.value.count <= 64 << 20, let peek = try? JSONDecoder().decode(Peek.self, from: record.value), let id = peek.study_id { return id }
+        if record.value.count <= peekLimit, let peek = try? JSONDecoder().decode(Peek.self, from: record.value), let id = peek.study_id { return id }
         return record.key
     }
 

@@ -42,6 +42,7 @@ import Testing
     static func walk(_ schema: [String: Any], base: String, value: Any, path: String, seen: inout Set<String>, issues: inout [String]) {
         if let ref = schema["$ref"] as? String {
             let (node, document) = resolve(ref, base: base)
+            if node.isEmpty { issues.append("\(path): $ref \(ref) does not resolve") }
             return walk(node, base: document, value: value, path: path, seen: &seen, issues: &issues)
         }
         if let properties = schema["properties"] as? [String: Any], let object = value as? [String: Any] {

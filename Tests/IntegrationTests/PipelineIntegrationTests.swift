@@ -69,7 +69,13 @@ import Testing
         for study in studies {
             guard let piped = results.first(where: { $0.studyID == study.studyID }) else { continue }
             let direct = try language.run(try steps.retrieval.run(try steps.perception.run(study)))
-            #expect(piped.id == direct.id && piped.anatomies == direct.anatomies && piped.labels == direct.labels, "\(study.studyID)")
+            // Same ids, findings and text; boxes and scores to float noise (this test process may run other
+            // suites' thread settings: 1 and 2 threads agree within 1e-5, a box is rounded to 0.1 px).
+            #expect(piped.id == direct.id && piped.anatomies.map(\.finding) == direct.anatomies.map(\.finding), "\(study.studyID)")
+            for (p, d) in zip(piped.anatomies, direct.anatomies) {
+                #expect(zip(p.box, d.box).allSatisfy { abs($0 - $1) <= 0.11 } && abs((p.score ?? 0) - (d.score ?? 0)) < 1e-4, "\(study.studyID) \(p.name)")
+            }
+            #expect(piped.labels.keys == direct.labels.keys && piped.labels.allSatisfy { abs($0.value - direct.labels[$0.key]!) < 1e-5 }, "\(study.studyID)")
             #expect(piped.tasks.map(\.raw) == direct.tasks.map(\.raw), "\(study.studyID)")
         }
         let letters = try Self.decode(DeadLetterMessage.self, DeadLetterMessage.schema, try Self.read(.deadLetter, broker: broker, count: 2, seconds: 30))

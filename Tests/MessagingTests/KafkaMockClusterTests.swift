@@ -50,6 +50,7 @@ import Testing
         }
         consumer.close()
         producer.close()
+        withExtendedLifetime(cluster) {}             // the clients' broker lives to the end
     }
 
     @Test func onlyRecordsMarkedProcessedAreCommitted() throws {
@@ -67,6 +68,7 @@ import Testing
         #expect(again.map(\.offset) == Array(4..<10))
         second.close()
         producer.close()
+        withExtendedLifetime(cluster) {}
     }
 
     @Test func twoMembersOfOneGroupSplitThePartitions() throws {
@@ -83,6 +85,7 @@ import Testing
         #expect(Set(got[0].map(\.partition)).isDisjoint(with: Set(got[1].map(\.partition))))
         #expect(a.rebalanceCounts.assigned > 0 && b.rebalanceCounts.assigned > 0)
         a.close(); b.close(); producer.close()
+        withExtendedLifetime(cluster) {}
     }
 
     @Test func configurationErrorsNameTheSetting() {

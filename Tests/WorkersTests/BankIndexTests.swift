@@ -33,6 +33,10 @@ import Testing
         // A replica reading the same log, duplicates included (compaction is lazy), holds the same bank.
         for e in seed + [seed[3], changed, removed, seed[7]] { try b.apply(e) }
         #expect(try #require(b.step).bankVersion == after)
+        // A compacted log read in another order (the changed entry last, the removed one gone) gives the same version.
+        let c = BankIndex()
+        for e in Array(seed.reversed().filter { $0.key != seed[3].key && $0.key != seed[5].key }) + [changed] { try c.apply(e) }
+        #expect(try #require(c.step).bankVersion == after)
         let wrong = BankEntryMessage(anatomy: "left lung", sentence: "x", kinds: [], vector: [1, 2], temperature: 0.1, healthyThreshold: 0.5)
         #expect(throws: ContractError.self) { try a.apply(wrong) }
     }

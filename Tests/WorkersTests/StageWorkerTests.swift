@@ -98,6 +98,19 @@ import Testing
         #expect(bus.committed(group: "perception", topic: Topic.studies.rawValue) == [1])
     }
 
+    @Test func aStopDuringAnOutageCommitsNothing() throws {
+        let bus = InProcessBus(defaultPartitions: 1)
+        try Self.submit(bus, [Self.study(0)])
+        let perception = try Self.workers(bus)[0]
+        bus.failNextSends(.max)                          // the broker never takes the output
+        let stopper = Thread { Thread.sleep(forTimeInterval: 1.5); perception.stop() }
+        stopper.start()
+        try perception.run(limit: 1)
+        #expect(perception.counters["publish_retries"] > 0 && perception.counters["processed"] == 0)
+        #expect(bus.committed(group: "perception", topic: Topic.studies.rawValue) == [0], "the study is redelivered after a restart")
+        bus.failNextSends(0)
+    }
+
     @Test func aCrashedWorkersStudiesAreRedoneWithTheSameIds() throws {
         let bus = InProcessBus(defaultPartitions: 1)
         try Self.submit(bus, (0..<4).map { Self.study($0) })

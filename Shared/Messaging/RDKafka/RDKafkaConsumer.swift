@@ -7,6 +7,9 @@ final class RebalanceLog: @unchecked Sendable {   // guarded by `lock`
     private var assigned = 0, revoked = 0
     private var positioned = Set<String>()
     let start: KafkaConsumer.StartPosition?
+    /// Set when a start position could not be applied; the next poll throws it.
+    private var failure: String?
+    var positionFailure: String? { lock.withLock { failure } }
 
     init(start: KafkaConsumer.StartPosition?) { self.start = start }
 
@@ -31,8 +34,17 @@ final class RebalanceLog: @unchecked Sendable {   // guarded by `lock`
             let query = rd_kafka_topic_partition_list_new(Int32(fresh.count))!
             defer { rd_kafka_topic_partition_list_destroy(query) }
             for i in fresh { rd_kafka_topic_partition_list_add(query, list.pointee.elems[i].topic, list.pointee.elems[i].partition).pointee.offset = ms }
-            _ = rd_kafka_offsets_for_times(rk, query, 10_000)          // offset of the first record at or after ms (end when none)
-            for (j, i) in fresh.enumerated() { list.pointee.elems[i].offset = query.pointee.elems[j].offset }
+            let err = rd_kafka_offsets_for_times(rk, query, 10_000)    // offset of the first record at or after ms (end when none)
+            for (j, i) in fresh.enumerated() {
+                let e = query.pointee.elems[j]
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR || e.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    let code = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : e.err
+                    lock.withLock { failure = "no offset for time \(ms) in \(String(cString: e.topic))[\(e.partition)]: \(RDKafkaConfig.describe(code))" }
+                    list.pointee.elems[i].offset = Int64(RD_KAFKA_OFFSET_END)   // read nothing rather than everything
+                } else {
+                    list.pointee.elems[i].offset = e.offset
+                }
+            }
         }
     }
 }
@@ -83,6 +95,7 @@ final class RDKafkaConsumer {
     /// librdkafka and read as "nothing yet", fatal errors throw.
     func poll(timeout: Double) throws(MessagingError) -> IncomingRecord? {
         guard !closed else { throw MessagingError(.closed, "the consumer is closed", retriable: false) }
+        if let failure = rebalances.positionFailure { throw MessagingError(.state, failure, retriable: false) }
         guard let message = rd_kafka_consumer_poll(handle, Int32(max(0, timeout) * 1000)) else { return nil }
         defer { rd_kafka_message_destroy(message) }
         let m = message.pointee

@@ -117,11 +117,16 @@ final class RDKafkaProducer: @unchecked Sendable {   // librdkafka handles are t
     func close(timeout: Double) {
         guard isRunning else { return }
         _ = rd_kafka_flush(handle, Int32(timeout * 1000))
+        // What did not go out in time is purged: its delivery reports (error "purged") complete and
+        // release the tickets; rd_kafka_destroy would drop them without a report.
+        _ = rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+        let deadline = Date().addingTimeInterval(5)
+        while rd_kafka_outq_len(handle) > 0, Date() < deadline { rd_kafka_poll(handle, 10) }
         loop.stop()
     }
 
     deinit {
         close(timeout: 1)
-        rd_kafka_destroy(handle)                      // outstanding deliveries report (and release their batch) here
+        rd_kafka_destroy(handle)
     }
 }
