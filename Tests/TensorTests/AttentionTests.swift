@@ -36,10 +36,11 @@ import Testing
         let mask = Tensor(shape: [2, 5], storage: [1, 1, 1, 0, 0, 1, 0, 1, 1, 1])
         let got = Tensor.multiHeadAttention(query: q, key: k, value: v, heads: 2, keyMask: mask)
         #expect(got.maxAbsDifference(naiveAttention(q, k, v, heads: 2, mask: mask)) < 1e-5)
-        // Changing a masked key or value must not change the result.
+        // Changing a masked key or value must not change the result (beyond the last bit: KernelLevelTests
+        // may switch the softmax kernel process-wide between the two calls; a leak of the 50s would be ~1).
         var k2 = k, v2 = v
         k2[0, 3, 1] = 50; v2[0, 4, 2] = -50
-        #expect(Tensor.multiHeadAttention(query: q, key: k2, value: v2, heads: 2, keyMask: mask) == got)
+        #expect(Tensor.multiHeadAttention(query: q, key: k2, value: v2, heads: 2, keyMask: mask).maxAbsDifference(got) < 1e-6)
     }
 
     @Test func fullyMaskedSequenceGivesZeros() {

@@ -6,7 +6,7 @@ import Testing
 /// `ConvolutionTests`, on odd sizes: channel counts and widths that are not multiples of 16 (or 8),
 /// strides 1 and 2, padding, slices that start mid-plane. A path this CPU lacks is skipped (with its
 /// reason). Serialized, since the forced level is process-wide; other suites running meanwhile get
-/// the same results at any level.
+/// the same results at any level to float rounding (not bit for bit: compare with a tolerance).
 @Suite(.serialized) struct KernelLevelTests {
     /// Direct path (square kernels on maps 8+ wide, or one input channel): input, output channels, kernel, stride, padding.
     static let directCases: [([Int], Int, Int, Int, Int)] = [
