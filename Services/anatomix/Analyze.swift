@@ -32,6 +32,7 @@ struct Analyze: ParsableCommand {
         do {
             var clock = Stopwatch()
             let bytes = try PNGCodec.readBytes(path: image, limits: imageLimits.limits)
+            try PNGCodec.checkHeader(bytes, name: image, limits: imageLimits.limits)   // before any model is loaded
             let decoded = clock.lap()
             let steps = try PipelineSteps(model: model, limits: imageLimits.limits)
             let hasLanguageModel = FileManager.default.fileExists(atPath: model + "/lm/config.json")

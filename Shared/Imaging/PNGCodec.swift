@@ -79,6 +79,26 @@ public enum PNGCodec {
         return data
     }
 
+    /// Checks the signature and the header's size against `limits` without decoding a pixel (a
+    /// command can refuse a decompression bomb before it loads a model).
+    public static func checkHeader(_ data: Data, name: String = "<memory>", limits: Limits = Limits()) throws {
+        guard data.count <= limits.maximumBytes else {
+            throw ImagingError(path: name, reason: "PNG is \(byteCount(data.count)); the limit is \(byteCount(limits.maximumBytes))")
+        }
+        guard data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else {
+            throw ImagingError(path: name, reason: "not a PNG file (bad signature); convert the image to PNG first")
+        }
+        let image = UnsafeMutablePointer<png_image>.allocate(capacity: 1)
+        image.initialize(to: anatomix_png_image())
+        defer { png_image_free(image); image.deinitialize(count: 1); image.deallocate() }
+        try data.withUnsafeBytes { bytes in
+            guard png_image_begin_read_from_memory(image, bytes.baseAddress, bytes.count) != 0 else {
+                throw ImagingError(path: name, reason: "corrupt PNG header: \(message(image.pointee))")
+            }
+            try limits.check(width: Int(image.pointee.width), height: Int(image.pointee.height), name: name)
+        }
+    }
+
     /// Decodes PNG bytes; `name` labels errors.
     public static func decode(_ data: Data, name: String = "<memory>", limits: Limits = Limits()) throws -> GrayImage {
         guard data.count <= limits.maximumBytes else {
