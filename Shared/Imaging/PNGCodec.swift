@@ -82,12 +82,7 @@ public enum PNGCodec {
     /// Checks the signature and the header's size against `limits` without decoding a pixel (a
     /// command can refuse a decompression bomb before it loads a model).
     public static func checkHeader(_ data: Data, name: String = "<memory>", limits: Limits = Limits()) throws {
-        guard data.count <= limits.maximumBytes else {
-            throw ImagingError(path: name, reason: "PNG is \(byteCount(data.count)); the limit is \(byteCount(limits.maximumBytes))")
-        }
-        guard data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else {
-            throw ImagingError(path: name, reason: "not a PNG file (bad signature); convert the image to PNG first")
-        }
+        try checkSizeAndSignature(data, name: name, limits: limits)
         let image = UnsafeMutablePointer<png_image>.allocate(capacity: 1)
         image.initialize(to: anatomix_png_image())
         defer { png_image_free(image); image.deinitialize(count: 1); image.deallocate() }
@@ -99,14 +94,19 @@ public enum PNGCodec {
         }
     }
 
-    /// Decodes PNG bytes; `name` labels errors.
-    public static func decode(_ data: Data, name: String = "<memory>", limits: Limits = Limits()) throws -> GrayImage {
+    /// The byte limit and the PNG signature, before libpng sees the data.
+    private static func checkSizeAndSignature(_ data: Data, name: String, limits: Limits) throws {
         guard data.count <= limits.maximumBytes else {
             throw ImagingError(path: name, reason: "PNG is \(byteCount(data.count)); the limit is \(byteCount(limits.maximumBytes))")
         }
         guard data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else {
             throw ImagingError(path: name, reason: "not a PNG file (bad signature); convert the image to PNG first")
         }
+    }
+
+    /// Decodes PNG bytes; `name` labels errors.
+    public static func decode(_ data: Data, name: String = "<memory>", limits: Limits = Limits()) throws -> GrayImage {
+        try checkSizeAndSignature(data, name: name, limits: limits)
         // libpng keeps the pointer given to begin_read until finish_read: both run inside one closure.
         // The png_image lives on the heap: libpng keeps its address (as its error pointer) across calls.
         let image = UnsafeMutablePointer<png_image>.allocate(capacity: 1)
