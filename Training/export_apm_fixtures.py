@@ -18,7 +18,7 @@ from anatomix.apm import AnatomyPerceptionModule, ApmConfiguration, FrozenBatchN
 TINY = ApmConfiguration(image_size=128, block="bottleneck", blocks=(1, 1, 1, 1), widths=(4, 8, 8, 16), stem_width=8,
                         d_model=32, heads=4, encoder_layers=2, decoder_layers=2, feed_forward=64, dropout=0.0,
                         anatomies=36, labels=14, token_dim=16, feature_heads=2, output_stride=16,
-                        token_labels=True, fine_label_width=8)
+                        token_labels=True, fine_label_width=8, fine_label_stem=4)
 
 
 def trained(weights: Path, images: list[Path], out: Path) -> None:

@@ -1,9 +1,11 @@
 """`make train-apm-labels`: add the fine label branch (apm.FineLabelHead) to a trained APM and train it alone.
 
     Training/.venv/bin/python Training/train_apm_labels.py --data data/train --val data/val \\
-        --model Weights/anatomix-tiny [--width 64] [--epochs 6] [--export Weights/anatomix-tiny]
+        --model Weights/anatomix-tiny [--width 64] [--stem 32] [--epochs 6] [--export Weights/anatomix-tiny]
 
-Everything the model already had stays frozen (boxes, anatomical tokens, the bank and its calibration
+The branch has its own pixel stem (`--stem` channels; 0 reads the frozen backbone maps only, which
+did not separate a line from a rib edge: validation AUROC 0.8921 -> 0.8932). Everything the model
+already had stays frozen (boxes, anatomical tokens, the bank and its calibration
 do not move), so only the label logits change: logits = the model's own + the branch's, with the
 branch's classifier zero-initialised (epoch 0 starts at the model's AUROC). Same data pipeline as
 train_apm.py: real-shape variants for `--shapes` of the images, the inference letterbox, affine and
@@ -22,7 +24,6 @@ import dataclasses
 import datetime
 import hashlib
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -75,8 +76,9 @@ def dense_targets(boxes: torch.Tensor, finding_labels: torch.Tensor, h: int, w: 
     return torch.einsum("bfhw,bfl->blhw", inside * valid, finding_labels).clamp(max=1)
 
 
-def load_model(folder: Path, width: int) -> AnatomyPerceptionModule:
-    config = dataclasses.replace(ApmConfiguration.load(folder / "config.json"), fine_label_width=width)
+def load_model(folder: Path, width: int, stem: int) -> AnatomyPerceptionModule:
+    config = dataclasses.replace(ApmConfiguration.load(folder / "config.json"), fine_label_width=width,
+                                 fine_label_stem=stem)
     model = AnatomyPerceptionModule(config)
     weights = {k: v.float() for k, v in load_file(str(folder / "apm.safetensors")).items()}
     weights = {k: v for k, v in weights.items() if not k.startswith("fine_label_head.")}   # a new branch each run
@@ -92,12 +94,13 @@ def frozen_parts(model: AnatomyPerceptionModule, images: torch.Tensor) -> tuple[
     """The model's logits without the branch, and the stride-4 and stride-8 maps the branch reads."""
     with torch.no_grad():
         head, model.fine_label_head = model.fine_label_head, None
-        model.configuration = dataclasses.replace(model.configuration, fine_label_width=0)
+        model.configuration = dataclasses.replace(model.configuration, fine_label_width=0, fine_label_stem=0)
         try:
             base = model(images)["logits"]
         finally:
             model.fine_label_head = head
-            model.configuration = dataclasses.replace(model.configuration, fine_label_width=head.conv1.out_channels)
+            model.configuration = dataclasses.replace(model.configuration, fine_label_width=head.conv1.out_channels,
+                                                      fine_label_stem=head.stem1.out_channels if head.has_stem else 0)
         stages = model.backbone.stages(images)
     return base, stages[0], stages[1]
 
@@ -135,6 +138,7 @@ def main() -> None:
     p.add_argument("--model", type=Path, default=Path("Weights/anatomix-tiny"))
     p.add_argument("--studies", type=int, default=0, help="use the first N training studies (0: all)")
     p.add_argument("--width", type=int, default=64, help="channels of the fine label branch")
+    p.add_argument("--stem", type=int, default=32, help="channels of the branch's own pixel stem (0: none)")
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -150,7 +154,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = load_model(args.model, args.width)
+    model = load_model(args.model, args.width, args.stem)
     size = model.configuration.image_size
     train = FindingStudies(args.data, size, sentence_index=None, shapes=args.shapes, seed=3)
     if args.studies:
@@ -183,10 +187,8 @@ def main() -> None:
             images, moved = augment(images, xyxy, g, 0.0, args.flip_p)
             base, stride4, stride8 = frozen_parts(model, images)
             t = time.time()
-            positions = head.position_logits(stride4, stride8)                           # [B, 14, h, w]
-            flat = positions.flatten(2)
-            pooled = ((head.sharpness * flat).logsumexp(2) - math.log(flat.shape[2])) / head.sharpness
-            loss = F.binary_cross_entropy_with_logits(base + pooled, labels, pos_weight=pos_weight)
+            positions = head.position_logits(images, stride4, stride8)                   # [B, 14, h, w]
+            loss = F.binary_cross_entropy_with_logits(base + head.pool(positions), labels, pos_weight=pos_weight)
             if args.dense:
                 target = dense_targets(moved[:, -MAX_FINDINGS:], finding_labels, positions.shape[2], positions.shape[3])
                 loss = loss + args.dense * F.binary_cross_entropy_with_logits(positions, target, pos_weight=torch.tensor(20.0))
@@ -208,7 +210,8 @@ def main() -> None:
     if args.export:
         valid = lambda xs: round(float(np.mean([a for a in xs if a is not None])), 4)  # noqa: E731
         export(args.export, model, {"recipe": "make train-apm-labels", "studies": len(train), "epochs": args.epochs,
-                                    "lr": args.lr, "width": args.width, "val_macro_auroc_before": valid(before),
+                                    "lr": args.lr, "width": args.width, "stem": args.stem,
+                                    "dense": args.dense, "val_macro_auroc_before": valid(before),
                                     "val_macro_auroc": valid(per_label)})
 
 

@@ -79,7 +79,7 @@ public struct AnatomyPerceptionModule: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         let stages = backbone.stageOutputs(images, keeping: fineLabelHead == nil ? 0 : 2, threads: threads)
         let features = stages.last!.conv2d(weight: projectionWeight, bias: projectionBias, threads: threads)  // [B, d, h, w]
-        let fineLogits = fineLabelHead?(stride4: stages[0], stride8: stages[1], threads: threads)
+        let fineLogits = fineLabelHead?(image: images, stride4: stages[0], stride8: stages[1], threads: threads)
         let backboneDone = DispatchTime.now().uptimeNanoseconds
         let n = c.featureSize * c.featureSize
         var tokens = [Float](repeating: 0, count: b * (1 + n) * d)                              // [B, 1 + N, d]

@@ -23,6 +23,9 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
     /// Ours: > 0 adds `FineLabelHead` (that many channels over the stride-4 and stride-8 backbone maps)
     /// to the label logits, for findings a few pixels wide; absent = 0 (no branch).
     public var fineLabelWidth: Int
+    /// Ours: > 0 gives the fine branch its own two-convolution pixel stem with that many channels,
+    /// concatenated with the stride-4 backbone map; absent = 0 (the backbone maps only).
+    public var fineLabelStem: Int
     /// Ours: r of the fine branch's pooling, (1/r) log mean exp(r x) over positions; absent = 8.
     public var fineLabelSharpness: Float
 
@@ -31,6 +34,7 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         case encoderLayers = "encoder_layers", decoderLayers = "decoder_layers", feedForward = "feed_forward"
         case anatomies, labels, tokenDim = "token_dim", featureHeads = "feature_heads", outputStride = "output_stride"
         case tokenLabels = "token_labels", fineLabelWidth = "fine_label_width", fineLabelSharpness = "fine_label_sharpness"
+        case fineLabelStem = "fine_label_stem"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -53,6 +57,7 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         tokenLabels = try c.decodeIfPresent(Bool.self, forKey: .tokenLabels) ?? false
         fineLabelWidth = try c.decodeIfPresent(Int.self, forKey: .fineLabelWidth) ?? 0
         fineLabelSharpness = try c.decodeIfPresent(Float.self, forKey: .fineLabelSharpness) ?? 8
+        fineLabelStem = try c.decodeIfPresent(Int.self, forKey: .fineLabelStem) ?? 0
         try validate()
     }
 
@@ -77,6 +82,9 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         }
         guard fineLabelWidth >= 0 else {
             throw ModelError(.invalidConfiguration, "APM fine_label_width \(fineLabelWidth) must be 0 (no fine label branch) or positive")
+        }
+        guard fineLabelStem >= 0, fineLabelStem == 0 || fineLabelWidth > 0 else {
+            throw ModelError(.invalidConfiguration, "APM fine_label_stem \(fineLabelStem) must be 0, or positive with a fine_label_width")
         }
         guard block == "basic" || block == "bottleneck" else {
             throw ModelError(.invalidConfiguration, "APM block '\(block)' is not 'basic' or 'bottleneck'")

@@ -1,28 +1,37 @@
 import Foundation
 import Tensor
 
-/// Ours, twin of `Training/anatomix/apm.py::FineLabelHead`: label logits from the stride-4 and stride-8
-/// backbone maps, for findings a few pixels wide (a nodule, a rib fracture, a line) that the stride-16
-/// tokens blur. `reduce` (3x3/2) -> ReLU, concatenated with the stride-8 map -> `conv1` 3x3 -> ReLU ->
-/// `conv2` 3x3 -> ReLU -> `classifier` 1x1 -> (1/r) log mean exp(r x) over the positions (r =
-/// `fine_label_sharpness`), added to the logits.
+/// Ours, twin of `Training/anatomix/apm.py::FineLabelHead`: label logits from fine maps, for findings a
+/// few pixels wide (a nodule, a rib fracture, a line) that the stride-16 tokens blur. With
+/// `fine_label_stem` > 0 its own pixel stem (`stem1` 3x3/2 -> ReLU -> `stem2` 3x3/2 -> ReLU) is
+/// concatenated with the stride-4 backbone map. `reduce` (3x3/2) -> ReLU, concatenated with the stride-8
+/// map -> `conv1` 3x3 -> ReLU -> `conv2` 3x3 -> ReLU -> `classifier` 1x1 -> (1/r) log mean exp(r x) over
+/// the positions (r = `fine_label_sharpness`), added to the logits.
 struct FineLabelHead: Sendable {
+    let stem: (BiasedConv, BiasedConv)?
     let reduce: BiasedConv, conv1: BiasedConv, conv2: BiasedConv, classifier: BiasedConv
     let sharpness: Float
 
     init(_ w: inout WeightLoader, c: ApmConfiguration) throws {
         let fine = c.widths[0] * c.expansion, mid = c.widths[1] * c.expansion, width = c.fineLabelWidth
-        let p = "fine_label_head."
-        reduce = try BiasedConv(&w, prefix: p + "reduce.", cin: fine, cout: width, kernel: 3, stride: 2)
+        let p = "fine_label_head.", s = c.fineLabelStem
+        stem = s > 0 ? (try BiasedConv(&w, prefix: p + "stem1.", cin: 1, cout: s, kernel: 3, stride: 2),
+                        try BiasedConv(&w, prefix: p + "stem2.", cin: s, cout: s, kernel: 3, stride: 2)) : nil
+        reduce = try BiasedConv(&w, prefix: p + "reduce.", cin: fine + s, cout: width, kernel: 3, stride: 2)
         conv1 = try BiasedConv(&w, prefix: p + "conv1.", cin: width + mid, cout: width, kernel: 3, stride: 1)
         conv2 = try BiasedConv(&w, prefix: p + "conv2.", cin: width, cout: width, kernel: 3, stride: 1)
         classifier = try BiasedConv(&w, prefix: p + "classifier.", cin: width, cout: c.labels, kernel: 1, stride: 1)
         sharpness = c.fineLabelSharpness
     }
 
-    /// `stride4: [B, C1, H, W]`, `stride8: [B, C2, H/2, W/2]` -> `[B, labels]`.
-    func callAsFunction(stride4: Tensor, stride8: Tensor, threads: Int) -> Tensor {
-        let reduced = reduce(stride4, relu: true, threads: threads)
+    /// `image: [B, 1, S, S]`, `stride4: [B, C1, S/4, S/4]`, `stride8: [B, C2, S/8, S/8]` -> `[B, labels]`.
+    func callAsFunction(image: Tensor, stride4: Tensor, stride8: Tensor, threads: Int) -> Tensor {
+        var fine = stride4
+        if let (stem1, stem2) = stem {
+            fine = Tensor.concatenate(channels: stem2(stem1(image, relu: true, threads: threads), relu: true, threads: threads),
+                                      stride4)
+        }
+        let reduced = reduce(fine, relu: true, threads: threads)
         let joined = Tensor.concatenate(channels: reduced, stride8)
         let map = classifier(conv2(conv1(joined, relu: true, threads: threads), relu: true, threads: threads),
                              relu: false, threads: threads)                           // [B, L, h, w]

@@ -40,6 +40,7 @@ class ApmConfiguration:
     token_labels: bool = False             # ours: + log-mean-exp over the memory tokens of a per-token label head
     fine_label_width: int = 0              # ours: > 0 adds FineLabelHead (stride-4/8 backbone features) to the label logits
     fine_label_sharpness: float = 8.0      # ours: r of its pooling (1/r) log mean exp(r x): 1 ~ mean, large ~ max
+    fine_label_stem: int = 0               # ours: > 0 gives FineLabelHead its own 2-conv pixel stem (that many channels)
 
     @property
     def expansion(self) -> int:
@@ -168,31 +169,43 @@ class ResNet(nn.Module):
 
 
 class FineLabelHead(nn.Module):
-    """Ours: image labels from the early, fine backbone maps, for findings a few pixels wide (a nodule,
-    a rib fracture, a line) that the stride-16 tokens blur away. reduce: 3x3/2 conv of the stride-4 map
-    -> ReLU, concatenated with the stride-8 map -> conv1 3x3 -> ReLU -> conv2 3x3 -> ReLU -> classifier
-    1x1 (zero-initialised, so adding the branch starts from the model's own logits) -> (1/r) log mean exp(r x)
-    over the positions, r = fine_label_sharpness (Pinheiro & Collobert's LSE pooling: a finding in a few
-    positions of 1,024 counts, as with max pooling, but every position gets gradient)."""
+    """Ours: image labels from fine maps, for findings a few pixels wide (a nodule, a rib fracture, a line)
+    that the stride-16 tokens blur away. With fine_label_stem > 0 the branch has its own pixel stem
+    (stem1 3x3/2 -> ReLU -> stem2 3x3/2 -> ReLU, trained with the branch while the backbone stays frozen:
+    the frozen early maps, trained for boxes, do not tell a catheter from a rib edge), concatenated with
+    the backbone's stride-4 map. Then reduce: 3x3/2 conv -> ReLU, concatenated with the stride-8 map ->
+    conv1 3x3 -> ReLU -> conv2 3x3 -> ReLU -> classifier 1x1 (zero-initialised, so adding the branch starts
+    from the model's own logits) -> (1/r) log mean exp(r x) over the positions, r = fine_label_sharpness
+    (Pinheiro & Collobert's LSE pooling: a finding in a few positions of 1,024 counts, as with max
+    pooling, but every position gets gradient)."""
 
     def __init__(self, c: ApmConfiguration) -> None:
         super().__init__()
-        fine, mid, w = c.widths[0] * c.expansion, c.widths[1] * c.expansion, c.fine_label_width
-        self.reduce = nn.Conv2d(fine, w, 3, 2, 1)
+        fine, mid, w, s = c.widths[0] * c.expansion, c.widths[1] * c.expansion, c.fine_label_width, c.fine_label_stem
+        if s:
+            self.stem1 = nn.Conv2d(1, s, 3, 2, 1)
+            self.stem2 = nn.Conv2d(s, s, 3, 2, 1)
+        self.reduce = nn.Conv2d(fine + s, w, 3, 2, 1)
         self.conv1 = nn.Conv2d(w + mid, w, 3, 1, 1)
         self.conv2 = nn.Conv2d(w, w, 3, 1, 1)
         self.classifier = nn.Conv2d(w, c.labels, 1)
         nn.init.zeros_(self.classifier.weight); nn.init.zeros_(self.classifier.bias)
         self.sharpness = c.fine_label_sharpness
+        self.has_stem = s > 0
 
-    def position_logits(self, stride4: torch.Tensor, stride8: torch.Tensor) -> torch.Tensor:  # -> [B, 14, h, w]
+    def position_logits(self, image: torch.Tensor, stride4: torch.Tensor, stride8: torch.Tensor) -> torch.Tensor:
+        """image [B, 1, S, S], stride4 [B, C1, S/4, S/4], stride8 [B, C2, S/8, S/8] -> [B, 14, S/8, S/8]."""
+        if self.has_stem:
+            stride4 = torch.cat([F.relu(self.stem2(F.relu(self.stem1(image)))), stride4], 1)
         x = torch.cat([F.relu(self.reduce(stride4)), stride8], 1)
         return self.classifier(F.relu(self.conv2(F.relu(self.conv1(x)))))
 
-    def forward(self, stride4: torch.Tensor, stride8: torch.Tensor) -> torch.Tensor:   # -> [B, 14]
-        x = self.position_logits(stride4, stride8).flatten(2)                           # [B, 14, h*w]
-        r = self.sharpness
+    def pool(self, positions: torch.Tensor) -> torch.Tensor:                                 # [B, 14, h, w] -> [B, 14]
+        x, r = positions.flatten(2), self.sharpness
         return ((r * x).logsumexp(2) - math.log(x.shape[2])) / r
+
+    def forward(self, image: torch.Tensor, stride4: torch.Tensor, stride8: torch.Tensor) -> torch.Tensor:   # -> [B, 14]
+        return self.pool(self.position_logits(image, stride4, stride8))
 
 
 def sine_position_encoding(h: int, w: int, d: int, temperature: float = 10000.0) -> torch.Tensor:
@@ -260,7 +273,7 @@ class AnatomyPerceptionModule(nn.Module):
             per_token = self.token_label_head(memory[:, 1:])                  # [B, N, 14]
             logits = logits + per_token.logsumexp(1) - math.log(per_token.shape[1])
         if self.configuration.fine_label_width:
-            logits = logits + self.fine_label_head(stages[0], stages[1])
+            logits = logits + self.fine_label_head(image, stages[0], stages[1])
         out = {"boxes": self.box_head(decoded), "logits": logits,
                "tokens": self.feature_projection(attended), "memory": memory}
         if intermediate:
