@@ -179,7 +179,7 @@ def main() -> None:
         scheduler.load_state_dict(state["scheduler"]); start_epoch, step = state["epoch"] + 1, state["step"]
         print(f"resumed at epoch {start_epoch}", file=sys.stderr)
     g = torch.Generator().manual_seed(3)
-    per_label = before
+    per_label = before if start_epoch == 0 else validate(model, val_loader)     # a resumed run exports what it has
     for epoch in range(start_epoch, args.epochs):
         started, head_seconds = time.time(), 0.0
         head.train()

@@ -67,6 +67,12 @@ import Tensor
             let error = #expect(throws: ModelError.self) { try JSONDecoder().decode(ApmConfiguration.self, from: Data(bad.utf8)) }
             #expect(error?.message == "APM \(field) is 0; it must be positive")
         }
+        // the fine branch's pixel stem feeds its reduce convolution: a stem without a branch is a mistake
+        let stemOnly = good.replacingOccurrences(of: "\"fine_label_width\": 8,", with: "\"fine_label_width\": 0,")
+        #expect(stemOnly != good && good.contains("\"fine_label_stem\": 4"), "fixture config.json no longer has the fine branch and its stem")
+        #expect { try JSONDecoder().decode(ApmConfiguration.self, from: Data(stemOnly.utf8)) } throws: {
+            ($0 as? ModelError)?.message.contains("fine_label_stem 4") == true
+        }
     }
 }
 
