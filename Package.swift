@@ -80,7 +80,7 @@ let package = Package(
         tests("Tensor", dependencies: ["Tensor"]),
         tests("Imaging", dependencies: ["Imaging"]),
         tests("Tokenizers", dependencies: ["Tokenizers"]),
-        tests("Models", dependencies: ["Models", "Tensor", "Tokenizers", "Imaging"]),
+        tests("Models", dependencies: ["Models", "Tensor", "Tokenizers", "Imaging", "Evaluation"]),
         tests("Language", dependencies: ["Language", "Models", "Tensor", "Tokenizers"]),
         tests("Contracts", dependencies: ["Contracts"]),
         tests("Messaging", dependencies: ["Messaging"]),

@@ -1,7 +1,7 @@
 """`make train-lm`: the AnatomiX language model on the frozen APM's outputs, all seven tasks.
 
     Training/.venv/bin/python Training/train_lm.py --data data/train --val data/val --apm Weights/anatomix-tiny \\
-        [--studies 4000] [--minutes 60] [--resume] [--export Weights/anatomix-tiny] [--ablation]
+        [--studies 4000] [--minutes 60 | --steps N] [--resume] [--export Weights/anatomix-tiny] [--ablation]
 
 1. The APM's outputs on every study (and a mirrored copy of `--flip-fraction` of them) are computed
    once and cached in --run (anatomix/lm_data.py).
@@ -15,7 +15,8 @@
 5. Export: lm/ (config.json + model.safetensors in LlamaForCausalLM names, tokenizer.json),
    projectors.safetensors, and model.json's "language" record.
 --ablation trains the "global features only" model: no anatomy entries, no anatomical tokens
-(image tokens only), same budget.
+(image tokens only), same budget. --steps N makes the budget N optimizer steps instead of minutes (the
+cosine follows step / N), so a comparison does not depend on how busy the machine was.
 """
 from __future__ import annotations
 
@@ -144,6 +145,7 @@ def main() -> None:
     p.add_argument("--flip-fraction", type=float, default=0.3, help="mirrored copies of this fraction of the studies")
     p.add_argument("--vocab-size", type=int, default=2048)
     p.add_argument("--minutes", type=float, default=60, help="training budget (both stages), wall clock")
+    p.add_argument("--steps", type=int, default=0, help="training budget in optimizer steps instead of minutes")
     p.add_argument("--projector-steps", type=int, default=300)
     p.add_argument("--batch-size", type=int, default=8, help="studies per step")
     p.add_argument("--tasks-per-study", type=int, default=4)
@@ -199,7 +201,8 @@ def main() -> None:
         if step < args.projector_steps:
             return args.lr
         warm = min(1.0, (step - args.projector_steps + 1) / 100)
-        return args.lr * warm * 0.5 * (1 + math.cos(math.pi * min(elapsed / budget, 1.0)))
+        progress = step / args.steps if args.steps else elapsed / budget
+        return args.lr * warm * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
     done = False
     while not done:
@@ -225,9 +228,10 @@ def main() -> None:
             if step % 10 == 0:
                 stage = "projectors" if frozen else "all"
                 sys.stderr.write(f"\rstep {step} epoch {epoch} {b + 1}/{steps_per_epoch} [{stage}] loss {loss.item():.3f} "
-                                 f"lr {learning_rate():.2e} {seen / (time.time() - started):.0f} tok/s "
-                                 f"{elapsed / 60:.1f}/{args.minutes:.0f} min ")
-            if elapsed >= budget or (args.max_steps and step >= args.max_steps):
+                                 f"lr {learning_rate():.2e} {seen / (time.time() - started):.0f} tok/s " +
+                                 (f"{step}/{args.steps} steps " if args.steps else f"{elapsed / 60:.1f}/{args.minutes:.0f} min "))
+            spent = step >= args.steps if args.steps else elapsed >= budget
+            if spent or (args.max_steps and step >= args.max_steps):
                 done = True
                 break
             if step % 200 == 0:

@@ -42,6 +42,21 @@ public struct SentenceEncoder: Sendable {
         return Tensor(shape: [tokenIDs.count, d], storage: results.flatMap { $0 })
     }
 
+    /// The last layer's states of every token of each text, `[n_i, D]` per text ([CLS] first, [SEP]
+    /// last, not normalised): what BERTScore compares. Runs `batchSize` texts per forward pass.
+    public func tokenStates(_ texts: [String], batchSize: Int = 32, threads: Int? = nil) throws -> [Tensor] {
+        guard batchSize > 0 else { throw ModelError(.invalidInput, "batch size must be positive, got \(batchSize)") }
+        let ids = tokenize(texts), d = dimension
+        let batches = stride(from: 0, to: ids.count, by: batchSize).map { $0..<min($0 + batchSize, ids.count) }
+        let results = try BatchRunner.map(batches, threads: threads ?? ComputeThreads.count) { range -> [Tensor] in
+            let (hidden, offsets) = try model.hiddenStates(Array(ids[range]))
+            return (0..<range.count).map { s in
+                Tensor(shape: [offsets[s + 1] - offsets[s], d], storage: Array(hidden.storage[(offsets[s] * d)..<(offsets[s + 1] * d)]))
+            }
+        }
+        return results.flatMap { $0 }
+    }
+
     /// Mean-pooled (and normalised) embeddings of one packed batch, `[B * D]`.
     func pooledBatch(_ sequences: [[Int]]) throws -> [Float] {
         let (hidden, offsets) = try model.hiddenStates(sequences)
