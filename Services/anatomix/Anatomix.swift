@@ -7,7 +7,7 @@ struct Anatomix: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "anatomix",
         abstract: "AnatomiX on CPU: anatomy-aware chest X-ray interpretation.",
-        subcommands: [Embed.self, Similarity.self, Analyze.self, Eval.self, Topics.self, Submit.self, Results.self, Replay.self])
+        subcommands: [Embed.self, Similarity.self, Analyze.self, Eval.self, Topics.self, Submit.self, Results.self, Replay.self, Label.self])
 }
 
 /// Limits on input images, checked from the PNG header before any pixel is decoded

@@ -1,45 +1,75 @@
+import Contracts
 import Evaluation
 import Foundation
 import Pipeline
-import Retrieval
 
-/// `eval --tasks language`: every manifest task example of the first `limit` plain and flipped
-/// studies asked of the language model (greedy), scored against the manifest's answer.
+/// `eval`'s language-model part: every manifest task example of the first `limit` plain (and, with
+/// `--flipped`, flipped) studies asked of the model (greedy), scored against the manifest's answer.
 struct LanguageEvaluation {
-    let stage: LanguageStage
+    /// Manifest task names per `--tasks` name.
+    static let taskNames: [String: String] = [
+        "phrase": "phrase_grounding", "anatomy_lm": "anatomy_grounding", "gd": "grounded_diagnosis", "gc": "grounded_captioning",
+        "report": "report_generation", "vqa": "vqa", "understanding": "image_understanding",
+    ]
+
     let limit: Int
+    let flipped: Bool
+    let tasks: Set<String>                         // manifest task names
     var groups: [String: LanguageTaskMetrics] = [:]
     var counts: [String: Int] = [:]
+    /// Per phrase-grounding sample of plain studies: the study's index in the manifest.
+    var phraseStudies: [Int] = []
     var decodeSeconds = 0.0, generated = 0, prefillSeconds = 0.0, promptTokens = 0
 
-    mutating func add(study: ManifestStudy, perception: Perception, findings: [String: SentenceBank.Match]) throws {
-        guard study.variant == nil, let examples = study.tasks else { return }
+    /// Which studies to ask (decided before the run, in manifest order) and with which examples.
+    func plan(_ studies: [ManifestStudy]) -> [[ManifestStudy.TaskExample]] {
+        var taken = [String: Int]()
+        return studies.map { study in
+            guard study.variant == nil, study.flipped == false || flipped, let examples = study.tasks else { return [] }
+            let group = study.flipped ? "flipped" : "plain"
+            guard taken[group, default: 0] < limit else { return [] }
+            let picked = examples.filter { tasks.contains($0.task) }
+            if !picked.isEmpty { taken[group, default: 0] += 1 }
+            return picked
+        }
+    }
+
+    mutating func add(study: ManifestStudy, index: Int, examples: [ManifestStudy.TaskExample], answers: [TaskAnswer]) {
+        guard !examples.isEmpty else { return }
         let group = study.flipped ? "flipped" : "plain"
-        guard counts[group, default: 0] < limit else { return }
         counts[group, default: 0] += 1
-        let context = stage.context(perception, findings: findings)
-        let answers = try stage.answer(examples.map { .instruction($0.instruction) }, study: context)
         let truth = StudyFindings(kinds: (study.findings ?? []).map { ($0.kind, $0.side) })
         for (example, answer) in zip(examples, answers) {
+            let phrases = answer.phrases.map { TaskSample.Phrase(phrase: $0.phrase, boxes: $0.boxes) }
             groups[group, default: LanguageTaskMetrics()].add(
-                TaskSample(task: example.task, instruction: example.instruction, truth: example.answer, text: answer.text, boxes: answer.boxes),
+                TaskSample(task: example.task, instruction: example.instruction, truth: example.answer, text: answer.text,
+                           boxes: answer.boxes, phrases: phrases),
                 findings: truth)
+            if group == "plain" && example.task == "phrase_grounding" { phraseStudies.append(index) }
             decodeSeconds += answer.timings.decode; generated += answer.timings.generatedTokens
             prefillSeconds += answer.timings.prefill; promptTokens += answer.timings.promptTokens
         }
     }
 
-    func blocks() -> [String: LanguageScores] {
+    func blocks(with text: TextGenerationMetrics) throws -> [String: LanguageScores] {
         var out = [String: LanguageScores]()
         for group in ["plain", "flipped"] {
             guard let metrics = groups[group], !metrics.isEmpty else { continue }
-            let s = metrics.scores()
+            let s = try metrics.scores(with: text)
             out[group] = s
             print("\nlanguage tasks, \(group == "plain" ? "studies" : "flipped studies") (\(counts[group] ?? 0), greedy)")
-            if let g = s.phrase { print(String(format: "  phrase grounding      mean IoU %.3f   (n %d, no box %d)", g.iou, g.n, g.noBox)) }
-            if let g = s.anatomy { print(String(format: "  anatomy grounding     mean IoU %.3f   (n %d, no box %d)", g.iou, g.n, g.noBox)) }
-            if let a = s.gd { print(String(format: "  grounded diagnosis    correct finding %.3f   (n %d)", a.accuracy, a.n)) }
-            if let r = s.gc { print(String(format: "  grounded captioning   ROUGE-L %.3f   (n %d)", r.rougeL, r.n)) }
+            for (name, g) in [("phrase grounding", s.phrase), ("anatomy grounding", s.anatomy)] {
+                guard let g else { continue }
+                print("  " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                      + String(format: "mean IoU %.3f   mAP %.3f   (n %d, no box %d)", g.iou, g.map, g.n, g.noBox))
+            }
+            for (name, g) in [("grounded diagnosis", s.gd?.text), ("grounded captioning", s.gc?.text), ("reports", s.report?.text)] {
+                guard let g else { continue }
+                print("  " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                      + String(format: "ROUGE-L %.3f  BLEU-4 %.3f  METEOR %.3f  BERTScore %.3f  CheXpert-14 F1 %.3f (macro %.3f)  finding-tuple F1 %.3f  (n %d)",
+                             g.rougeL, g.bleu4, g.meteor, g.bertscore, g.chexpertF1, g.chexpertMacroF1, g.findingF1, g.n))
+            }
+            if let a = s.gd?.accuracy { print(String(format: "  grounded diagnosis    correct finding %.3f", a)) }
             if let a = s.vqa { print(String(format: "  VQA (closed)          accuracy %.3f   (n %d)", a.accuracy, a.n)) }
             if let r = s.vqaOpen { print(String(format: "  VQA (open)            ROUGE-L %.3f   (n %d)", r.rougeL, r.n)) }
             if let u = s.understanding { print(String(format: "  image understanding   micro-F1 %.3f   (n %d)", u.microF1, u.n)) }
@@ -49,8 +79,8 @@ struct LanguageEvaluation {
             }
         }
         if generated > 0 {
-            print(String(format: "  language model: prefill %.0f tokens/s, decode %.0f tokens/s", Double(promptTokens) / max(prefillSeconds, 1e-9),
-                         Double(generated) / max(decodeSeconds, 1e-9)))
+            print(String(format: "  language model: prefill %.0f tokens/s, decode %.0f tokens/s (one thread per study)",
+                         Double(promptTokens) / max(prefillSeconds, 1e-9), Double(generated) / max(decodeSeconds, 1e-9)))
         }
         return out
     }

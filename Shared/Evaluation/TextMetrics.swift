@@ -3,8 +3,12 @@ import Foundation
 /// Text overlap metrics on word tokens (lower-cased, non-alphanumerics as separators, as the
 /// `rouge-score` package tokenizes without stemming).
 public enum TextMetrics {
+    /// rouge-score 0.1.2's tokenizer: lower-case, then every run of characters outside [a-z0-9]
+    /// separates tokens, so accented and other non-ASCII letters split words ("effusión" -> "effusi", "n").
     public static func words(_ text: String) -> [String] {
-        text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
+        text.lowercased().unicodeScalars
+            .split { !(("a"..."z").contains($0) || ("0"..."9").contains($0)) }
+            .map { String(String.UnicodeScalarView($0)) }
     }
 
     /// ROUGE-L F1: the longest common subsequence's precision and recall, harmonic mean.

@@ -73,6 +73,31 @@ def test_eval_names_the_line_and_field_of_a_malformed_manifest(tmp_path):
     assert f"{manifest}:2: true box of '{name}' is " in result.stderr and "4 finite numbers" in result.stderr, result.stderr
 
 
+def test_eval_writes_table_results_and_cases_for_every_task(tmp_path):
+    """`anatomix eval --tasks all --flipped` on Samples/: every block, the Table 1 file and the picture,
+    with scores a broken scorer would not give (the default model answers these studies well)."""
+    env = dict(os.environ, LD_LIBRARY_PATH=str(ROOT / ".cache/librdkafka"))
+    out = tmp_path / "eval"
+    result = subprocess.run([str(BINARY), "eval", "Samples/manifest.jsonl", "--tasks", "all", "--flipped", "--out", str(out)],
+                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = json.loads((out / "results.json").read_text())
+    assert {"anatomy", "retrieval", "labels", "language", "latency"} <= set(results)
+    plain = results["language"]["plain"]
+    assert {"phrase", "anatomy_lm", "gd", "gc", "report", "vqa", "understanding"} <= set(plain), sorted(plain)
+    for task in ("gd", "gc", "report"):
+        block = plain[task]
+        assert {"rouge_l", "bleu4", "meteor", "bertscore", "chexpert_f1", "finding_f1", "n"} <= set(block), block
+        assert block["n"] > 0 and all(0 <= block[k] <= 1 for k in ("rouge_l", "bleu4", "meteor", "bertscore", "chexpert_f1", "finding_f1"))
+    assert plain["gd"]["bertscore"] > 0.6 and plain["gc"]["rouge_l"] > 0.5, (plain["gd"], plain["gc"])
+    assert plain["anatomy_lm"]["iou"] > 0.5 and 0 < plain["anatomy_lm"]["map"] <= 1, plain["anatomy_lm"]
+    assert results["anatomy"]["iou"] > 0.8 and results["latency"]["perception"]["n"] == 8
+    table = (out / "table.md").read_text()
+    assert "| Model | BERTScore GD/GC |" in table and "| report generation | CheXpert-14 micro F1 |" in table, table[:800]
+    picture = Image.open(out / "cases.png")
+    assert picture.size[0] == 768 and picture.size[1] > 256
+
+
 # Forked from a fresh, small interpreter: a child's peak RSS counts the memory of the process it was
 # forked from (Linux keeps the high-water mark across exec), and pytest itself holds ~80 MB.
 LAUNCHER = """
