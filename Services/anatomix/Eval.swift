@@ -44,7 +44,7 @@ struct Eval: ParsableCommand {
     var languageStudies: Int = 150
 
     @Option(help: "Studies evaluated at once, each on one core (default: every core).")
-    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+    var workers: Int = min(ProcessInfo.processInfo.activeProcessorCount, ComputeThreads.maximum)
 
     @OptionGroup(title: "Image limits") var imageLimits: ImageLimitOptions
 
@@ -78,6 +78,7 @@ struct Eval: ParsableCommand {
         if limit > 0 { studies = Array(studies.prefix(limit)) }
         let root = URL(fileURLWithPath: manifest).deletingLastPathComponent()
         var language = LanguageEvaluation(limit: languageStudies, flipped: flipped, tasks: languageTasks)
+        language.catalogName = Dictionary(stage.catalog.anatomies.map { ($0.displayName, $0.name) }, uniquingKeysWith: { a, _ in a })
         let plan = languageWanted ? language.plan(studies) : studies.map { _ in [] }
         let runner = EvalRunner(perception: stage, retrieval: languageWanted ? try RetrievalStage(modelDirectory: model) : nil,
                                 language: languageStage, limits: imageLimits.limits, workers: workers)
@@ -101,9 +102,10 @@ struct Eval: ParsableCommand {
         if let scorer {
             blocks = try language.blocks(with: scorer)
             results["language"] = blocks
+            results["language_lr_identity"] = language.leftRightIdentity
         }
         let table = EvalTable(model: URL(fileURLWithPath: model).lastPathComponent, manifest: manifest, language: blocks,
-                              stageOne: collected, latency: latency).markdown()
+                              leftRight: language.leftRightIdentity, stageOne: collected, latency: latency).markdown()
         guard let out else { return }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let encoder = JSONEncoder()

@@ -19,6 +19,11 @@ struct LanguageEvaluation {
     var counts: [String: Int] = [:]
     /// Per phrase-grounding sample of plain studies: the study's index in the manifest.
     var phraseStudies: [Int] = []
+    /// Anatomy-grounding answers for a sided anatomy whose box overlaps the true box of that side
+    /// more than the other side's, per group (left/right identity of the language model's boxes).
+    var leftRight: [String: (correct: Int, total: Int)] = [:]
+    /// Display name -> catalog name (anatomy-grounding questions use display names).
+    var catalogName: [String: String] = [:]
     var decodeSeconds = 0.0, generated = 0, prefillSeconds = 0.0, promptTokens = 0
 
     /// Which studies to ask (decided before the run, in manifest order) and with which examples.
@@ -46,9 +51,31 @@ struct LanguageEvaluation {
                            boxes: answer.boxes, phrases: phrases),
                 findings: truth)
             if group == "plain" && example.task == "phrase_grounding" { phraseStudies.append(index) }
+            if example.task == "anatomy_grounding", let verdict = sideVerdict(example: example, answer: answer, study: study) {
+                leftRight[group, default: (0, 0)].total += 1
+                if verdict { leftRight[group, default: (0, 0)].correct += 1 }
+            }
             decodeSeconds += answer.timings.decode; generated += answer.timings.generatedTokens
             prefillSeconds += answer.timings.prefill; promptTokens += answer.timings.promptTokens
         }
+    }
+
+    /// Whether the model's box for "left X" / "right X" lies on X's side (nil: not a sided anatomy or no box).
+    func sideVerdict(example: ManifestStudy.TaskExample, answer: TaskAnswer, study: ManifestStudy) -> Bool? {
+        guard let asked = GroundingTaskMetrics.referencePhrase(example.answer).map({ catalogName[$0] ?? $0 }),
+              let box = answer.boxes.first.flatMap({ Box($0) }) else { return nil }
+        let opposite: String
+        if asked.hasPrefix("left ") { opposite = "right " + asked.dropFirst(5) }
+        else if asked.hasPrefix("right ") { opposite = "left " + asked.dropFirst(6) }
+        else { return nil }
+        let truth = Dictionary(study.anatomies.map { ($0.name, $0.box) }, uniquingKeysWith: { a, _ in a })
+        guard let same = truth[asked].flatMap({ Box($0) }), let other = truth[opposite].flatMap({ Box($0) }) else { return nil }
+        return box.iou(same) > box.iou(other)
+    }
+
+    /// Left/right identity of the anatomy-grounding boxes per group.
+    var leftRightIdentity: [String: Double] {
+        leftRight.compactMapValues { $0.total == 0 ? nil : Double($0.correct) / Double($0.total) }
     }
 
     func blocks(with text: TextGenerationMetrics) throws -> [String: LanguageScores] {
@@ -73,6 +100,9 @@ struct LanguageEvaluation {
             if let a = s.vqa { print(String(format: "  VQA (closed)          accuracy %.3f   (n %d)", a.accuracy, a.n)) }
             if let r = s.vqaOpen { print(String(format: "  VQA (open)            ROUGE-L %.3f   (n %d)", r.rougeL, r.n)) }
             if let u = s.understanding { print(String(format: "  image understanding   micro-F1 %.3f   (n %d)", u.microF1, u.n)) }
+            if let lr = leftRight[group], lr.total > 0 {
+                print(String(format: "  anatomy grounding     left/right identity %.1f%% (%d of %d sided anatomies)", 100 * Double(lr.correct) / Double(lr.total), lr.correct, lr.total))
+            }
             if let r = s.report {
                 print(String(format: "  reports               every finding stated with its side %.3f (n %d); none invented in normal studies %.3f (n %d)",
                              r.findingsStated, r.nAbnormal, r.noneInvented, r.nNormal))

@@ -34,10 +34,11 @@ struct EvalRunner {
         let (perception, retrieval, language, limits) = (perception, retrieval, language, limits)
         let total = studies.count
         let next = Atomic<Int>(0)
+        let failed = Atomic<Bool>(false)                   // one failure stops the others taking new studies
         DispatchQueue.concurrentPerform(iterations: max(1, min(workers, total))) { _ in
             while true {
                 let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard i < total else { return }
+                guard i < total, !failed.load(ordering: .relaxed) else { return }
                 let outcome = Result { () throws -> StudyOutcome in
                     let study = studies[i]
                     let path = root.appendingPathComponent(study.image).path
@@ -56,17 +57,18 @@ struct EvalRunner {
                                         retrievalSeconds: Double(t2 - t1) / 1e9, languageSeconds: Double(t3 - t2) / 1e9)
                 }
                 results.withLock { $0[i] = outcome }
+                if case .failure = outcome { failed.store(true, ordering: .relaxed) }
                 let finished = done.wrappingAdd(1, ordering: .relaxed).newValue
                 if finished % 10 == 0 || finished == total { Self.progress(finished, total, since: started) }
             }
         }
         FileHandle.standardError.write(Data("\n".utf8))
         return try results.withLock { all in
-            try (0..<total).map { i in
-                do { return try all[i]!.get() } catch {
-                    throw PipelineError("study \(studies[i].id) (manifest line \(i + 1)): \(error)")
-                }
+            if let (i, failure) = all.sorted(by: { $0.key < $1.key }).first(where: { if case .failure = $0.value { true } else { false } }),
+               case let .failure(error) = failure {
+                throw PipelineError("study \(studies[i].id) (manifest line \(i + 1)): \(error)")
             }
+            return try (0..<total).map { i in try all[i]!.get() }
         }
     }
 

@@ -38,6 +38,7 @@ struct EvalLatency: Encodable {
 struct EvalTable {
     let model: String, manifest: String
     let language: [String: LanguageScores]
+    let leftRight: [String: Double]
     let stageOne: EvalCollection
     let latency: EvalLatency
 
@@ -45,7 +46,7 @@ struct EvalTable {
 
     func markdown() -> String {
         var md = "# anatomix eval: \(model) on \(manifest)\n\n"
-        md += "Text metrics are per-sample means. BERTScore uses all-MiniLM-L6-v2 (layer 6), not roberta-large; "
+        md += "Text metrics are per-sample means except CheXpert-14 F1 (micro over all samples). BERTScore uses all-MiniLM-L6-v2 (layer 6), not roberta-large; "
         md += "finding-tuple F1 (finding, anatomy, side, present) is our stand-in for RadGraph-F1, not RadGraph; "
         md += "CheXpert-14 F1 comes from our rule labeler (present or uncertain = positive). A sample without a box scores IoU 0.\n\n"
         md += "| Model | BERTScore GD/GC | ROUGE-L GD/GC | METEOR GD/GC | finding-tuple F1 GD/GC | CheXpert-14 F1 GD/GC | Phrase IoU | Phrase mAP | Anatomy IoU | Anatomy mAP |\n"
@@ -57,7 +58,8 @@ struct EvalTable {
             md += "| \(f(gd?.meteor))/\(f(gc?.meteor)) | \(f(gd?.findingF1))/\(f(gc?.findingF1)) | \(f(gd?.chexpertF1))/\(f(gc?.chexpertF1)) "
             md += "| \(f(s.phrase?.iou)) | \(f(s.phrase?.map)) | \(f(s.anatomy?.iou)) | \(f(s.anatomy?.map)) |\n"
         }
-        md += "\n| Task | Metric | Studies | Flipped studies | change | n |\n|---|---|---|---|---|---|\n"
+        md += "\nFlipped studies are other studies rendered mirrored (not mirrored copies of the plain ones): the difference is between two sets.\n"
+        md += "\n| Task | Metric | Studies | Flipped studies | difference | n |\n|---|---|---|---|---|---|\n"
         let (p, q) = (language["plain"], language["flipped"])
         func row(_ task: String, _ metric: String, _ a: Double?, _ b: Double?, _ n: Int?) {
             guard a != nil || b != nil else { return }
@@ -81,6 +83,7 @@ struct EvalTable {
         row("phrase grounding", "samples without a box", p?.phrase.map { Double($0.noBox) }, q?.phrase.map { Double($0.noBox) }, p?.phrase?.n)
         row("anatomy grounding (LM)", "mean IoU", p?.anatomy?.iou, q?.anatomy?.iou, p?.anatomy?.n)
         row("anatomy grounding (LM)", "mAP", p?.anatomy?.map, q?.anatomy?.map, p?.anatomy?.n)
+        row("anatomy grounding (LM)", "left/right identity (sided anatomies)", leftRight["plain"], leftRight["flipped"], nil)
         md += stageOneSection()
         if !latency.rows.isEmpty {
             md += "\n## Latency per study (one core each)\n\n| Stage | mean s | p50 s | p95 s | n |\n|---|---|---|---|---|\n"

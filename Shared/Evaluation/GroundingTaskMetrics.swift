@@ -18,6 +18,10 @@ public protocol TextEmbedder: Sendable {
 ///   classes are the distinct true phrases; a predicted box takes the class of its sample's true
 ///   phrase when the MiniLM cosine of the two phrases is >= 0.8 (as the paper matches labels), else
 ///   of the most similar true phrase of the benchmark at >= 0.8 (a false positive there), else none.
+///   With every score 1, COCO's stable sort keeps sample order among ties, so the mAP depends on
+///   the order of the samples (manifest order here), as pycocotools' does on the order it is given;
+///   and MiniLM puts "left X" and "right X" above 0.8 (0.95 for the clavicles), so the phrase rule
+///   does not check sides: the true box does (a box on the wrong side misses it).
 public enum GroundingTaskMetrics {
     public static let phraseMatch: Float = 0.8
 
@@ -41,8 +45,13 @@ public enum GroundingTaskMetrics {
         return predicted.map { p in truth.map { p.iou($0) }.max() ?? 0 }.reduce(0, +) / Double(predicted.count)
     }
 
+    /// Throws when a true answer carries no box (`<box>(x1,y1),(x2,y2)</box>`): nothing to score against.
     public static func score(_ samples: [TaskSample], embedder: any TextEmbedder) throws -> Scores? {
         guard !samples.isEmpty else { return nil }
+        if let bad = samples.firstIndex(where: { TextMetrics.pixelBoxes($0.truth).isEmpty }) {
+            throw EvaluationError("\(samples[bad].task) sample \(bad + 1) (\"\(samples[bad].instruction.prefix(80))\"): its true answer has no "
+                                  + "<box>(x1,y1),(x2,y2)</box> to score against: \"\(samples[bad].truth.prefix(120))\"")
+        }
         let ious = samples.map(sampleIoU)
         let noBox = samples.filter { $0.boxes.compactMap { Box($0) }.isEmpty }.count
         var map = 0.0, perThreshold = [Double]()
@@ -84,4 +93,10 @@ public enum GroundingTaskMetrics {
         }
         return Scores(iou: ious.reduce(0, +) / Double(ious.count), map: map, n: samples.count, noBox: noBox, mapPerThreshold: perThreshold)
     }
+}
+
+/// An evaluation input that cannot be scored, with what is wrong and where.
+public struct EvaluationError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,7 +1,9 @@
 import Foundation
 
-/// The text scores of the generating tasks (grounded diagnosis, grounded captioning, reports), each
-/// the mean over samples of the per-sample score (as the paper averages them):
+/// The text scores of the generating tasks (grounded diagnosis, grounded captioning, reports): ROUGE,
+/// BLEU, METEOR, BERTScore and finding-tuple F1 are means over samples of the per-sample score (as
+/// the paper averages them); the CheXpert-14 F1s are pooled over all samples (micro) or over labels
+/// (macro), as CheXbert-F1 is usually reported:
 ///
 /// - `rouge_l` (ROUGE-L F, `rouge-score`'s tokenizer), `bleu4` (sentence BLEU-4, NLTK smoothing
 ///   method 1), `meteor` (NLTK's METEOR with WordNet 3.0), `bertscore` (F1 over all-MiniLM-L6-v2's

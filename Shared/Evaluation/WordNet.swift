@@ -175,7 +175,9 @@ struct WordNetDatabase: Sendable {
             guard let first = fields.first, Self.text(bytes, first) == String(format: "%08d", offset) else {
                 throw WordNetError.malformed(part.dataURL, offset: offset, "the line here does not start with this offset")
             }
-            guard fields.count >= 4, let count = Int(Self.text(bytes, fields[3]), radix: 16), fields.count >= 4 + 2 * count else {
+            // count from the file: checked against the fields before any arithmetic with it
+            guard fields.count >= 4, let count = Int(Self.text(bytes, fields[3]), radix: 16), count >= 0,
+                  count <= (fields.count - 4) / 2 else {
                 throw WordNetError.malformed(part.dataURL, offset: offset, "a synset line without its word list")
             }
             return (0..<count).map { Self.withoutSyntacticMarker(Self.text(bytes, fields[4 + 2 * $0])) }
@@ -215,8 +217,14 @@ extension WordNetDatabase {
                 }
                 let lemma = try field(), pos = try field()
                 let synsetCount = try number()
-                guard synsetCount > 0 else { throw WordNetError.malformed(url, line: lineNumber, "a lemma with no synsets") }
-                next += max(0, try number())   // the pointer symbols
+                guard synsetCount > 0, synsetCount <= fields.count else {
+                    throw WordNetError.malformed(url, line: lineNumber, "a lemma with \(synsetCount) synsets on a line of \(fields.count) fields")
+                }
+                let pointers = try number()
+                guard pointers >= 0, pointers <= fields.count - next else {
+                    throw WordNetError.malformed(url, line: lineNumber, "\(pointers) pointer symbols on a line of \(fields.count) fields")
+                }
+                next += pointers               // the pointer symbols
                 guard try number() == synsetCount else {
                     throw WordNetError.malformed(url, line: lineNumber, "sense and synset counts differ")
                 }

@@ -32,4 +32,23 @@ import Testing
         #expect(abs(s.map - 51.0 / 101.0) < 1e-9, "recall stops at 0.5")
         #expect(GroundingTaskMetrics.referencePhrase("The <ref>left lung</ref> is at <box>(1,2),(3,4)</box>") == "left lung")
     }
+
+    @Test func aBoxUnderAnotherSamplesPhraseIsAFalsePositiveOfThatClass() throws {
+        // Sample 1 asks for "cardiomegaly" and is answered right; sample 2 asks for "pleural effusion"
+        // but names "cardiomegaly": its box counts against the cardiomegaly class (precision 1/2 after
+        // the first hit, recall 1) and the effusion goes unfound.
+        let box = "<box>(10,10),(60,60)</box>"
+        let hit = sample(truthPhrase: "cardiomegaly", truthBox: box, said: "cardiomegaly", box: [10, 10, 60, 60])
+        let misnamed = sample(truthPhrase: "pleural effusion", truthBox: box, said: "cardiomegaly", box: [10, 10, 60, 60])
+        let s = try #require(try GroundingTaskMetrics.score([hit, misnamed], embedder: WordHashEmbedder()))
+        // cardiomegaly: AP 1 (the hit comes first); effusion: AP 0 -> mean 0.5 at every threshold
+        #expect(abs(s.map - 0.5) < 1e-9 && s.iou == 1)
+        let alone = try #require(try GroundingTaskMetrics.score([hit], embedder: WordHashEmbedder()))
+        #expect(abs(alone.map - 1) < 1e-9)
+    }
+
+    @Test func aTrueAnswerWithoutABoxIsAnError() {
+        let broken = sample(truthPhrase: "cardiomegaly", truthBox: "(10, 10), (60, 60)", said: "cardiomegaly", box: [10, 10, 60, 60])
+        #expect(throws: EvaluationError.self) { try GroundingTaskMetrics.score([broken], embedder: WordHashEmbedder()) }
+    }
 }

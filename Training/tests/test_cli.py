@@ -90,6 +90,12 @@ def test_eval_writes_table_results_and_cases_for_every_task(tmp_path):
         assert {"rouge_l", "bleu4", "meteor", "bertscore", "chexpert_f1", "finding_f1", "n"} <= set(block), block
         assert block["n"] > 0 and all(0 <= block[k] <= 1 for k in ("rouge_l", "bleu4", "meteor", "bertscore", "chexpert_f1", "finding_f1"))
     assert plain["gd"]["bertscore"] > 0.6 and plain["gc"]["rouge_l"] > 0.5, (plain["gd"], plain["gc"])
+    # the Samples' diagnoses are nine different findings: a constant answer would get at most 3 of 11 right
+    assert plain["gd"]["accuracy"] > 0.6 and plain["vqa"]["accuracy"] > 0.6, (plain["gd"], plain["vqa"])
+    assert len(plain["phrase"]["map_per_threshold"]) == 4 and plain["phrase"]["no_box"] == 0
+    flipped = results["language"]["flipped"]                                   # Samples has one flipped study
+    assert {"phrase", "anatomy_lm", "gd", "gc", "report"} <= set(flipped) and flipped["gc"]["n"] > 0, sorted(flipped)
+    assert set(results["language_lr_identity"]) == {"plain", "flipped"} and results["language_lr_identity"]["plain"] > 0.8
     assert plain["anatomy_lm"]["iou"] > 0.5 and 0 < plain["anatomy_lm"]["map"] <= 1, plain["anatomy_lm"]
     assert results["anatomy"]["iou"] > 0.8 and results["latency"]["perception"]["n"] == 8
     table = (out / "table.md").read_text()
