@@ -16,7 +16,7 @@ struct Label: ParsableCommand {
     @Argument(help: "Report texts.")
     var reports: [String] = []
 
-    @Option(help: "A UTF-8 text file of reports, one a line (empty lines skipped).")
+    @Option(help: "A UTF-8 text file of reports, one a line (empty lines skipped; at most 64 MiB; sentences over 2,000 characters are cut into pieces).")
     var file: String?
 
     @Option(help: "An Open-i report archive, e.g. .cache/xrv/NLMCXR_reports.tgz (fetched by `make deps`).")

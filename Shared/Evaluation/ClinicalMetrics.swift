@@ -2,11 +2,14 @@ import Foundation
 
 /// CheXpert-14 F1 of generated against reference reports, both labeled by `ReportLabeler`. A label
 /// counts as positive when the labeler finds it present or uncertain (CheXpert's "uncertain" read
-/// as positive, the U-ones convention). Micro F1 pools every label of every pair; macro F1 is the
-/// mean per-label F1 over the labels with at least one positive on either side; `perSample` is each
-/// pair's F1 over its own 14 labels (1 when neither report has a positive), `mean` their mean.
+/// as positive, the U-ones convention). Micro F1 pools every label of every pair; `microF1Findings`
+/// pools the 13 labels without No Finding (so reports that state no pathology score nothing for it,
+/// where they agree perfectly on No Finding; 0 when neither side has a finding at all); macro F1 is
+/// the mean per-label F1 over the labels with at least one positive on either side; `perSample` is
+/// each pair's F1 over its own 14 labels (1 when neither report has a positive), `mean` their mean.
 public struct CheXpertF1: Codable, Sendable, Equatable {
     public var microF1: Double
+    public var microF1Findings: Double
     public var macroF1: Double
     public var perLabelF1: [String: Double]
     public var perSample: [Double]
@@ -14,7 +17,8 @@ public struct CheXpertF1: Codable, Sendable, Equatable {
     public var n: Int
 
     enum CodingKeys: String, CodingKey {
-        case microF1 = "micro_f1", macroF1 = "macro_f1", perLabelF1 = "per_label_f1", perSample = "per_sample", mean, n
+        case microF1 = "micro_f1", microF1Findings = "micro_f1_findings", macroF1 = "macro_f1", perLabelF1 = "per_label_f1"
+        case perSample = "per_sample", mean, n
     }
 }
 
@@ -30,7 +34,7 @@ public struct FindingTupleF1: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey { case perSample = "per_sample", mean, microF1 = "micro_f1", n }
 }
 
-/// What one sentence states: a finding (its CheXpert label), an anatomy named in the same sentence
+/// What one sentence states: a finding (its CheXpert label), an anatomy named in the finding's clause
 /// (nil: none), the finding's side, and whether it is stated present (present or uncertain).
 public struct FindingTuple: Codable, Sendable, Hashable {
     public let finding: String
@@ -70,7 +74,9 @@ public struct ClinicalMetrics: Sendable {
         let rows = CheXpertLabel.allCases.compactMap { label in pooled[label].map { (label, $0) } }
             .filter { $0.1.truePositives + $0.1.falsePositives + $0.1.falseNegatives > 0 }
         let micro = rows.map(\.1).reduce(LabelAgreement(), +)
-        return CheXpertF1(microF1: micro.f1, macroF1: rows.isEmpty ? 0 : rows.map(\.1.f1).reduce(0, +) / Double(rows.count),
+        let findings = rows.filter { $0.0 != .noFinding }.map(\.1).reduce(LabelAgreement(), +)
+        return CheXpertF1(microF1: micro.f1, microF1Findings: findings.f1,
+                          macroF1: rows.isEmpty ? 0 : rows.map(\.1.f1).reduce(0, +) / Double(rows.count),
                           perLabelF1: Dictionary(uniqueKeysWithValues: rows.map { ($0.0.rawValue, $0.1.f1) }),
                           perSample: perSample, mean: Self.mean(perSample), n: perSample.count)
     }
@@ -87,13 +93,18 @@ public struct ClinicalMetrics: Sendable {
         return FindingTupleF1(perSample: perSample, mean: Self.mean(perSample), microF1: pooled.f1, n: perSample.count)
     }
 
-    /// The (finding, anatomy, side, present) tuples of every sentence of `report`; a mention whose
-    /// sentence names no anatomy gives one tuple with `anatomy` nil.
+    /// The (finding, anatomy, side, present) tuples of every sentence of `report`. The anatomies are
+    /// those named in the mention's clause (`LabelMention.clause`: the sentence cut at commas, ';',
+    /// ':', parentheses, "and", "with", "but", "while", "which"), so "right lower lobe consolidation
+    /// and left upper lobe atelectasis" gives the tuples of its two sentences "Right lower lobe
+    /// consolidation. Left upper lobe atelectasis."; a mention whose clause names no anatomy gives one
+    /// tuple with `anatomy` nil.
     public func findingTuples(_ report: String) -> Set<FindingTuple> {
-        let sentences = labeler.sentences(of: report)
+        let sentences = labeler.sentences(of: report).map { $0 as NSString }
         var tuples = Set<FindingTuple>()
         for m in labeler.mentions(in: report) {
-            let anatomies = lexicon.anatomies(in: sentences[m.sentence], side: m.side)
+            let clause = sentences[m.sentence].substring(with: NSRange(location: m.clause.lowerBound, length: m.clause.count))
+            let anatomies = lexicon.anatomies(in: clause, side: m.side)
             for anatomy in anatomies.isEmpty ? [nil] : anatomies.map(Optional.some) {
                 tuples.insert(FindingTuple(finding: m.label.rawValue, anatomy: anatomy, side: m.side, present: m.state.isPositive))
             }

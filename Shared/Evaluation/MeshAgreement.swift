@@ -28,6 +28,8 @@ public enum MeshAgreement {
     }
 
     /// Every report of a `.tgz` of Open-i XML files (unpacked by /usr/bin/tar into memory, bounded).
+    /// The unpacked bytes are held once: each document is decoded from its own slice of them
+    /// (splitting at the ASCII "<?xml" never splits a UTF-8 sequence) and parsed before the next.
     public static func reports(archive: URL, limits: Limits = Limits()) throws -> [MeshReport] {
         let attributes: [FileAttributeKey: Any]
         do { attributes = try FileManager.default.attributesOfItem(atPath: archive.path) } catch {
@@ -43,18 +45,22 @@ public enum MeshAgreement {
             throw MeshAgreementError("\(archive.path) holds \(names.count) files, over the \(limits.files) allowed")
         }
         let bytes = try tar(["-xzOf", archive.path], limit: limits.unpackedBytes)
-        guard let text = String(data: bytes, encoding: .utf8) else {
-            throw MeshAgreementError("\(archive.path): the unpacked reports are not UTF-8")
-        }
         // Unpacked one after another in archive order; each file starts with its XML declaration.
-        let documents = text.components(separatedBy: "<?xml").dropFirst()
-        guard documents.count == names.count, names.allSatisfy({ $0.hasSuffix(".xml") }) else {
-            throw MeshAgreementError("\(archive.path): \(names.count) files but \(documents.count) XML documents (not an Open-i report archive?)")
+        let marker = Array("<?xml".utf8)
+        let starts = offsets(of: marker, in: bytes).map { bytes.startIndex + $0 }
+        guard starts.count == names.count, names.allSatisfy({ $0.hasSuffix(".xml") }) else {
+            throw MeshAgreementError("\(archive.path): \(names.count) files but \(starts.count) XML documents (not an Open-i report archive?)")
         }
-        return zip(names, documents).compactMap { name, xml in
+        let notUTF8 = MeshAgreementError("\(archive.path): the unpacked reports are not UTF-8")
+        guard String(data: bytes[bytes.startIndex..<(starts.first ?? bytes.endIndex)], encoding: .utf8) != nil else { throw notUTF8 }
+        var reports: [MeshReport] = []
+        for (i, name) in names.enumerated() {
+            let end = i + 1 < starts.count ? starts[i + 1] : bytes.endIndex
+            guard let xml = String(data: bytes[(starts[i] + marker.count)..<end], encoding: .utf8) else { throw notUTF8 }
             let report = parse(xml: xml, name: (name as NSString).lastPathComponent)
-            return report.text.isEmpty ? nil : report
+            if !report.text.isEmpty { reports.append(report) }
         }
+        return reports
     }
 
     /// The FINDINGS and IMPRESSION text and MeSH major terms of one Open-i XML document.
@@ -82,6 +88,24 @@ public enum MeshAgreement {
         return table
     }
 
+    /// The offsets of the non-overlapping occurrences of `marker` in `data` (memchr and memcmp).
+    static func offsets(of marker: [UInt8], in data: Data) -> [Int] {
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Int] in
+            guard let base = raw.baseAddress, let first = marker.first else { return [] }
+            var found: [Int] = [], at = 0
+            while raw.count - at >= marker.count, let hit = memchr(base + at, Int32(first), raw.count - at - marker.count + 1) {
+                let offset = base.distance(to: UnsafeRawPointer(hit))
+                if memcmp(hit, marker, marker.count) == 0 {
+                    found.append(offset)
+                    at = offset + marker.count
+                } else {
+                    at = offset + 1
+                }
+            }
+            return found
+        }
+    }
+
     static func captures(_ pattern: String, in text: String) -> [String] {
         guard let re = try? NSRegularExpression(pattern: pattern) else { preconditionFailure("bad pattern \(pattern)") }   // constants
         let ns = text as NSString
@@ -94,28 +118,67 @@ public enum MeshAgreement {
             .replacingOccurrences(of: "&amp;", with: "&")
     }
 
-    /// Runs /usr/bin/tar and returns its standard output, failing past `limit` bytes.
+    /// Runs /usr/bin/tar and returns its standard output, failing past `limit` bytes. Its standard
+    /// error is drained as it comes, on a thread of its own (tar would block on a full pipe, and
+    /// never end its standard output), keeping only its first and last `Messages.kept` bytes.
     static func tar(_ arguments: [String], limit: Int) throws -> Data {
         let process = Process(), output = Pipe(), errors = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
         process.arguments = arguments
         (process.standardOutput, process.standardError) = (output, errors)
         do { try process.run() } catch { throw MeshAgreementError("cannot run /usr/bin/tar: \(error.localizedDescription)") }
+        let messages = Messages(), drained = DispatchSemaphore(value: 0), errorOutput = errors.fileHandleForReading
+        DispatchQueue.global().async {
+            while let chunk = try? errorOutput.read(upToCount: 1 << 16), !chunk.isEmpty { messages.append(chunk) }
+            drained.signal()
+        }
         var data = Data()
         while let chunk = try output.fileHandleForReading.read(upToCount: 1 << 16), !chunk.isEmpty {
             data.append(chunk)
             if data.count > limit {
                 process.terminate()
                 process.waitUntilExit()
+                _ = drained.wait(timeout: .now() + 10)   // tar's gzip, if still writing, ends on the broken pipe
                 throw MeshAgreementError("tar \(arguments.joined(separator: " ")) wrote over \(limit) bytes")
             }
         }
         process.waitUntilExit()
-        let message = String(decoding: (try? errors.fileHandleForReading.readToEnd()) ?? Data(), as: UTF8.self)
+        _ = drained.wait(timeout: .now() + 10)
         guard process.terminationStatus == 0 else {
-            throw MeshAgreementError("tar \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(message.prefix(300))")
+            throw MeshAgreementError("tar \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(messages.summary)")
         }
         return data
+    }
+
+    /// The first and last `kept` bytes of a stream (tar's standard error), and its length.
+    final class Messages: @unchecked Sendable {   // every access under `lock`
+        static let kept = 2_048
+        private let lock = NSLock()
+        private var head = Data(), tail = Data(), total = 0
+
+        func append(_ chunk: Data) {
+            lock.lock()
+            defer { lock.unlock() }
+            total += chunk.count
+            var rest = chunk[...]
+            if head.count < Self.kept {
+                let n = min(Self.kept - head.count, rest.count)
+                head.append(rest.prefix(n))
+                rest = rest.dropFirst(n)
+            }
+            tail.append(rest)
+            if tail.count > Self.kept { tail = Data(tail.suffix(Self.kept)) }
+        }
+
+        /// The first 300 characters, and when there was more, the byte count and the last 200.
+        var summary: String {
+            lock.lock()
+            defer { lock.unlock() }
+            let first = String(decoding: head, as: UTF8.self)
+            let text = total > head.count ? first + String(decoding: tail, as: UTF8.self) : first
+            guard text.count > 500 else { return text }
+            return "\(text.prefix(300)) ... (\(total) bytes in all) ... \(text.suffix(200))"
+        }
     }
 }
 

@@ -19,7 +19,7 @@ extension ReportLabeler {
     static let gap = #"(?:[\s-]+[a-z/]+){0,5}?[\s-]+"#
     static let heart = #"(?:heart|cardiac|cardiomediastinal|cardio-mediastinal|cardiothymic)"#
     static let mediastinum = #"(?:cardio-?)?mediastin\w*"#
-    static let normalWords = #"(?:normal|within normal limits|unremarkable|upper normal|not (?:enlarged|widened))"#
+    static let normalWords = #"(?:normal|within normal limits|unremarkable|upper normal|not (?:enlarged|widened)|no longer (?:enlarged|widened))"#
 
     static let labelRules: [LabelRules] = [
         LabelRules(label: .enlargedCardiomediastinum, mentions: [
@@ -118,12 +118,12 @@ extension ReportLabeler {
         #"(?:is|are|was|were|has been|have been)? ?(?:not|no longer) (?:[\w-]+ )?(?:seen|identified|present|visualized|demonstrated|evident|appreciated|noted|visible|detected|apparent)"#,
         #"(?:has|have) (?:\w+ )?(?:resolved|cleared)"#, #"\bresolved\b"#, #"(?:is|are|has been|have been) (?:\w+ )?removed"#,
         #"\b(?:is|are|has been|have been) ruled out"#, #"(?:is|are) absent"#, #"within (?:the )?(?:normal )?limits(?: of normal)?"#,
-        #"(?:is|are|appears?) (?:\w+ )?normal\b"#,
+        #"(?:is|are|appears?) (?:\w+ )?normal\b"#, #"\bno longer (?:\w+ )?(?:enlarged|widened|seen|present|visualized)"#,
     ]
     static let uncertaintyBefore = [
         #"\bmay\b"#, #"\bmight\b"#, #"\bcould\b"#, #"possib\w*"#, #"probabl\w*"#, #"\blikely\b"#, #"suggest\w*"#, #"questionabl\w*"#,
         #"\bquestion\w*"#, #"concern\w*"#, #"suspicio\w*"#, #"suspect\w*"#, #"differential"#, #"could (?:be|represent)"#,
-        #"\bversus\b"#, #"\bvs\b"#, #"\bor\b"#, #"\?"#, #"consider\w*"#, #"borderline"#, #"equivocal"#, #"uncertain"#,
+        #"\bversus\b"#, #"\bvs\b"#, #"\bor\b"#, #"\?"#, #"\bconsider(?:ed|ing|ations?)?\b"#, #"borderline"#, #"equivocal"#, #"uncertain"#,
         #"indeterminate"#, #"\bquery\b"#, #"may represent"#, #"worrisome"#, #"(?:cannot|can not|can't) (?:be )?distinguish\w*"#,
         #"\bpresum\w*"#, #"\bfavor\w*"#, #"\bif\b"#, #"\bcorrelat\w*"#, #"represent\w*"#, #"compatible with"#, #"\bevaluat\w*"#, #"\bapparent\b"#,
     ]
@@ -135,7 +135,7 @@ extension ReportLabeler {
     /// Phrases that contain a trigger but trigger nothing ("no change", "not only").
     static let pseudoTriggers = [
         #"no (?:\w+ )?(?:change|increase|worsening|progression|interval change)"#, #"not only"#, #"without (?:\w+ )?change"#,
-        #"(?:no|not) (?:significantly )?(?:changed|increased)"#, #"\bgram[\s-]negative\b"#, #"no longer (?:\w+ )?(?:enlarged)"#,
+        #"(?:no|not) (?:significantly )?(?:changed|increased)"#, #"\bgram[\s-]negative\b"#,
         #"cannot be (?:completely )?assessed"#, #"\bfavor(?:ing)? (?:\w+ )?over\b"#,
     ]
     /// Where a trigger's scope ends.
@@ -145,5 +145,16 @@ extension ReportLabeler {
         #"\bthere (?:is|are|has been|have been|remains?)\b"#, #"\band (?:the|there|a|an)\b"#, #"\bwith\b"#,
         #"\bsecondary to\b"#, #"\bdue to\b"#, #"\bconsistent with\b"#, #"\bstill\b"#, #"\bpersist\w*"#, #"\bremains?\b"#,
         #"\bnoted\b"#, #"\bseen\b"#, #"\bpresent\b"#,
+        // ", " or "and " before a modifier or a new clause ("no pneumothorax, small left effusion"); after a
+        // comma not when an "or", "nor" or "/" in the same clause closes a list ("no consolidation, large
+        // effusion, or pneumothorax"). Only the separator is the breaker, so a mention may start with the modifier.
+        #",\s*(?=(?:\#(listModifiers))\b(?!(?:(?!\b(?:but|however|which|while|whereas|there)\b)[^;:]){0,200}?(?:\b(?:or|nor)\b|/)))"#,
+        #"\band\s+(?=(?:\#(listModifiers))\b)"#,
     ]
+    /// The words after which a ", " or "and " ends a trigger's scope (a new clause or a present finding's modifier).
+    static let listModifiers = [
+        "stable", "unchanged", "new", "newly", "small", "mild", "mildly", "moderate", "moderately", "large", "minimal", "trace",
+        "tiny", "slight", #"increas\w*"#, #"decreas\w*"#, "persistent", #"improv\w*"#, #"worsen\w*"#, #"redemonstrat\w*"#,
+        "again", "residual", "interval", "continued", "there", "the", "a", "an",
+    ].joined(separator: "|")
 }

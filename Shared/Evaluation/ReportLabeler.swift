@@ -2,17 +2,30 @@ import Foundation
 
 // A CheXpert-style rule labeler for chest X-ray reports. Conventions:
 // - Sentences: the lower-cased report is split after '.', '?' or '!' followed by white space (so
-//   "3.5 cm" stays whole) and at line breaks; "right and left"/"left and right" read "bilateral".
+//   "3.5 cm" stays whole, and "3 cm. Next" splits) but not after the abbreviations "vs.", "e.g.",
+//   "i.e.", "approx." and "dr.", and at line breaks; "right and left"/"left and right" read
+//   "bilateral". A sentence over `maximumSentenceLength` (2,000 UTF-16 units) is cut into pieces of
+//   at most that length, after the last ',' or ';' in the second half of each piece, else after its
+//   last space, else at the limit; each piece is then a sentence of its own (this bounds the work
+//   per sentence: a 64 MiB line of `anatomix label --file` costs time linear in its length).
 // - Mentions: per label, the patterns of ReportLabeler+Rules.swift. A match inside an excluded
 //   phrase ("pericardial effusion") is no mention. A "fixed" phrase sets the state whatever the
 //   context ("heart size is normal": Cardiomegaly absent; "borderline heart size": uncertain).
-// - State of a mention: a trigger before it (or after it, with the "after" lists) reaches it unless
-//   a scope breaker (but, however, although, which, except, ';', "there is", ...) lies between
-//   them, and an uncertainty trigger after it also stops at a comma ("opacity, atelectasis or
-//   scar": the opacity stays present); a trigger inside the mention ("heart is not enlarged")
-//   always does; pseudo-triggers ("no change") trigger nothing. A hedged negation ("cannot
-//   exclude") makes it uncertain, else a negation absent, else an uncertainty trigger uncertain,
-//   else it is present. "No definite X" is a negation (absent), as the IU reports' indexers read it.
+// - State of a mention: a trigger inside the mention ("heart is not enlarged") always reaches it.
+//   The nearest trigger before it (or after it, with the "after" lists) reaches it unless a scope
+//   breaker lies between them: but, however, although, which, except, ';', "there is", ...; and a
+//   ", " or "and " followed by a modifier or a new clause ("no pneumothorax, small left effusion",
+//   "no pneumothorax and unchanged effusion"; a comma not when an "or", "nor" or "/" later in the
+//   clause closes a list: "no consolidation, large effusion, or pneumothorax"). A trigger after
+//   the mention also stops at a comma ("mild cardiomegaly, vascularity is normal": the cardiomegaly
+//   stays present; "opacity, atelectasis or scar": the opacity stays present), except that a
+//   negation or hedged negation after it reaches back over a list of findings closed by a
+//   conjunction ("pneumothorax, effusion or consolidation is not seen": every item between the
+//   commas and conjunctions but the last holds a finding mention, and none a verb). Pseudo-triggers
+//   ("no change") trigger nothing. A hedged negation ("cannot exclude") makes the mention
+//   uncertain, else a negation absent, else an uncertainty trigger uncertain, else it is present.
+//   "No definite X" is a negation (absent), as the IU reports' indexers read it; so is "no longer
+//   enlarged" (or widened, seen, present, visualized).
 // - State of a label (CheXpert's combination rule): present if any mention is present, else
 //   uncertain if any is uncertain, else absent if any is absent, else not mentioned.
 // - Side: the left/right/bilateral words of the mention's clause (the sentence cut at commas, ';',
@@ -89,6 +102,10 @@ public struct LabelMention: Sendable, Hashable {
     public let side: LabelSide?
     public let sentence: Int         // index into `ReportLabeler.sentences(of:)`
     public let phrase: String        // the matched text, lower case
+    /// Where the phrase lies in its sentence, in UTF-16 offsets (NSString's).
+    public let range: Range<Int>
+    /// The phrase's clause (the sentence cut at the clause breaks of the side convention), in UTF-16 offsets.
+    public let clause: Range<Int>
 }
 
 /// The 14 labels of one report.
@@ -112,13 +129,43 @@ public struct ReportLabeler: Sendable {
 
     public init(hierarchy: Bool = false) { self.hierarchy = hierarchy }
 
+    /// The longest sentence the rules look at, in UTF-16 units; longer ones are cut (see the conventions).
+    public static let maximumSentenceLength = 2_000
+
     /// The report's sentences, lower case and normalized (see the conventions).
     public func sentences(of report: String) -> [String] {
         var text = report.lowercased()
         text = Self.compiled.bilateral.stringByReplacingMatches(
             in: text, range: NSRange(location: 0, length: (text as NSString).length), withTemplate: "bilateral")
-        return Self.compiled.sentenceEnd.split(text).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return Self.compiled.sentenceEnd.split(text).flatMap { Self.cut($0) }
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
+
+    /// `sentence` in pieces of at most `limit` UTF-16 units: each cut after the last ',' or ';' of
+    /// the piece's second half, else after its last space, else at the limit (moved back to the
+    /// start of a composed character sequence, so no surrogate pair is split).
+    static func cut(_ sentence: String, limit: Int = maximumSentenceLength) -> [String] {
+        let text = sentence as NSString
+        guard text.length > limit else { return [sentence] }
+        var pieces: [String] = [], start = 0
+        while text.length - start > limit {
+            let half = NSRange(location: start + limit / 2, length: limit - limit / 2)
+            var end = NSMaxRange(half)
+            let clause = text.rangeOfCharacter(from: Self.pieceBreaks, options: .backwards, range: half)
+            let space = text.rangeOfCharacter(from: .whitespacesAndNewlines, options: .backwards, range: half)
+            if clause.location != NSNotFound { end = NSMaxRange(clause) } else if space.location != NSNotFound { end = NSMaxRange(space) } else {
+                let character = text.rangeOfComposedCharacterSequence(at: end)
+                if character.location > start { end = character.location }
+            }
+            pieces.append(text.substring(with: NSRange(location: start, length: end - start)))
+            start = end
+        }
+        pieces.append(text.substring(from: start))
+        return pieces
+    }
+
+    /// Where `cut` prefers to end a piece.
+    static let pieceBreaks = CharacterSet(charactersIn: ",;")
 
     /// Every mention of every label, sentence by sentence.
     public func mentions(in report: String) -> [LabelMention] {
@@ -164,13 +211,19 @@ struct LabelerEngine: Sendable {
     let rules: [Rule]
     let hedgedBefore, hedgedAfter, negationBefore, negationAfter, uncertainBefore, uncertainAfter: Pattern
     let pseudo, breakers: Pattern
-    let sentenceEnd = Pattern([#"(?<=[.?!])\s+"#, #"\n+"#])
+    // not after the abbreviations vs. e.g. i.e. approx. dr. ("atelectasis vs. pneumonia" is one sentence)
+    let sentenceEnd = Pattern([#"(?<=[.?!])(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bapprox\.)(?<!\bdr\.)\s+"#, #"\n+"#])
     let bilateral = Pattern([#"\b(?:right and left|left and right)\b"#]).regex
     // "right atrium", "right ventricular lead": chambers, not the patient's side
     let sideWord = Pattern([#"\b(?:left|right)\b(?![\s-]+(?:atri|ventric|heart\b|coronary))"#,
                             #"\b(?:bilateral\w*|both|bi(?:basilar|basal|basally|apical|hilar|lateral))\b"#])
     let clauseBreak = Pattern([#"[,;:()]"#, #"\b(?:and|with|but|while|which|whereas)\b"#])
     let comma = Pattern([","])
+    /// What separates the items of a list of findings, and the verbs no item of one holds.
+    let listSeparator = Pattern([",", #"\b(?:and|or|nor)\b"#]), conjunction = Pattern([#"\b(?:and|or|nor)\b"#])
+    let verb = Pattern([#"\b(?:is|are|was|were|has|have|had|been|be|appears?|remains?|shows?)\b"#])
+    /// The longest stretch a negation after a mention reaches back over a list of findings.
+    static let longestList = 300
 
     init() {
         typealias R = ReportLabeler
@@ -186,74 +239,107 @@ struct LabelerEngine: Sendable {
 
     func mentions(in sentence: String, index: Int) -> [LabelMention] {
         let text = sentence as NSString
-        var found: [LabelMention] = []
-        var context: Context?
+        // every label's mentions first: a negation after a mention reaches back over a list of them
+        var candidates: [(label: CheXpertLabel, range: NSRange, fixed: MentionState?)] = []
         for rule in rules {
-            let excluded = rule.excluded?.ranges(in: text) ?? []
-            var ranges = rule.mentions.ranges(in: text).filter { m in !excluded.contains { NSIntersectionRange($0, m).length > 0 } }
-                .map { ($0, MentionState?.none) }
-            for (pattern, state) in rule.fixed { ranges += pattern.ranges(in: text).map { ($0, state) } }
-            guard !ranges.isEmpty else { continue }
-            let scopes = context ?? Context(engine: self, text: text)   // built once, for the first sentence with a mention
-            context = scopes
-            for (range, fixedState) in ranges {
-                let state = fixedState ?? scopes.state(of: range)
-                found.append(LabelMention(label: rule.label, state: state, side: scopes.side(of: range, sentenceWide: state.isPositive),
-                                          sentence: index, phrase: text.substring(with: range)))
-            }
+            let excluded = RangeIndex(rule.excluded?.ranges(in: text) ?? [])
+            candidates += rule.mentions.ranges(in: text).filter { !excluded.overlaps($0) }.map { (rule.label, $0, nil) }
+            for (pattern, state) in rule.fixed { candidates += pattern.ranges(in: text).map { (rule.label, $0, state) } }
         }
-        return found
+        guard !candidates.isEmpty else { return [] }
+        let scopes = Context(engine: self, text: text, findings: candidates.filter { $0.fixed == nil }.map(\.range))
+        return candidates.map { label, range, fixed in
+            let state = fixed ?? scopes.state(of: range)
+            let clause = scopes.clause(of: range)
+            return LabelMention(label: label, state: state, side: scopes.side(of: range, clause: clause, sentenceWide: state.isPositive),
+                                sentence: index, phrase: text.substring(with: range),
+                                range: range.location..<NSMaxRange(range), clause: clause.location..<NSMaxRange(clause))
+        }
     }
 
-    /// The triggers, breakers and side words of one sentence.
+    /// The triggers, breakers, side words and finding mentions of one sentence.
     struct Context {
+        let engine: LabelerEngine
         let text: NSString
-        let hedgedBefore, hedgedAfter, negationBefore, negationAfter, uncertainBefore, uncertainAfter: [NSRange]
-        let breakers, sides, clauseBreaks, commas: [NSRange]
+        let hedgedBefore, hedgedAfter, negationBefore, negationAfter, uncertainBefore, uncertainAfter: RangeIndex
+        let breakers, sides, clauseBreaks, commas, findings: RangeIndex
+        let sentenceSide: LabelSide?     // the side words of the whole sentence, joined
 
-        init(engine e: LabelerEngine, text: NSString) {
-            self.text = text
-            let pseudo = e.pseudo.ranges(in: text)
-            func triggers(_ p: Pattern) -> [NSRange] {
-                p.ranges(in: text).filter { t in !pseudo.contains { NSIntersectionRange($0, t).length > 0 } }
-            }
+        init(engine e: LabelerEngine, text: NSString, findings: [NSRange]) {
+            (self.engine, self.text) = (e, text)
+            let pseudo = RangeIndex(e.pseudo.ranges(in: text))
+            func triggers(_ p: Pattern) -> RangeIndex { RangeIndex(p.ranges(in: text).filter { !pseudo.overlaps($0) }) }
             (hedgedBefore, hedgedAfter) = (triggers(e.hedgedBefore), triggers(e.hedgedAfter))
             (negationBefore, negationAfter) = (triggers(e.negationBefore), triggers(e.negationAfter))
             (uncertainBefore, uncertainAfter) = (triggers(e.uncertainBefore), triggers(e.uncertainAfter))
-            breakers = e.breakers.ranges(in: text)
-            sides = e.sideWord.ranges(in: text)
-            clauseBreaks = e.clauseBreak.ranges(in: text)
-            commas = e.comma.ranges(in: text)
+            breakers = RangeIndex(e.breakers.ranges(in: text))
+            sides = RangeIndex(e.sideWord.ranges(in: text))
+            clauseBreaks = RangeIndex(e.clauseBreak.ranges(in: text))
+            commas = RangeIndex(e.comma.ranges(in: text))
+            self.findings = RangeIndex(findings)
+            sentenceSide = Self.side(sides.ranges.map { text.substring(with: $0) })
         }
 
-        /// Whether a trigger reaches the mention at `m`: inside it, or before/after it with no breaker
-        /// between (an uncertainty trigger after it also stops at a comma: "opacity, atelectasis or scar").
-        func reaches(_ triggers: [NSRange], _ m: NSRange, after: Bool, stopsAtComma: Bool = false) -> Bool {
-            triggers.contains { t in
-                if t.location >= m.location && NSMaxRange(t) <= NSMaxRange(m) { return true }
-                let (from, to) = after ? (NSMaxRange(m), t.location) : (NSMaxRange(t), m.location)
-                guard from <= to else { return false }
-                let between = { (b: NSRange) in b.location >= from && NSMaxRange(b) <= to }
-                return !breakers.contains(where: between) && !(stopsAtComma && commas.contains(where: between))
+        /// Whether a trigger reaches the mention at `m`: one inside it, or the nearest before (after)
+        /// it with no breaker between; with `stopsAtComma` no comma either, unless `overLists` and
+        /// what lies between is a list of findings (see `isFindingList`).
+        func reaches(_ triggers: RangeIndex, _ m: NSRange, after: Bool, stopsAtComma: Bool = false, overLists: Bool = false) -> Bool {
+            if triggers.anyWithin(m.location, NSMaxRange(m)) { return true }
+            let from: Int, to: Int
+            if after {
+                guard let t = triggers.firstLocation(atOrAfter: NSMaxRange(m)) else { return false }
+                (from, to) = (NSMaxRange(m), t)
+            } else {
+                guard let t = triggers.lastEnd(atOrBefore: m.location) else { return false }
+                (from, to) = (t, m.location)
             }
+            // a farther trigger has all of the nearest one's stretch between it and the mention
+            if breakers.anyWithin(from, to) { return false }
+            guard stopsAtComma, commas.anyWithin(from, to) else { return true }
+            return overLists && isFindingList(from, to)
+        }
+
+        /// Whether `from..<to` is the rest of a list of findings: a conjunction in it, every piece between
+        /// its commas and conjunctions but the last holding a finding mention, and none a verb.
+        func isFindingList(_ from: Int, _ to: Int) -> Bool {
+            guard to - from <= LabelerEngine.longestList else { return false }
+            let stretch = NSRange(location: from, length: to - from)
+            guard !engine.conjunction.ranges(in: text, within: stretch).isEmpty else { return false }
+            guard engine.verb.ranges(in: text, within: stretch).isEmpty else { return false }
+            var start = from
+            for separator in engine.listSeparator.ranges(in: text, within: stretch) {
+                let piece = NSRange(location: start, length: separator.location - start)
+                start = NSMaxRange(separator)
+                guard piece.length > 0, !text.substring(with: piece).allSatisfy(\.isWhitespace) else { continue }
+                if !findings.overlaps(piece) { return false }
+            }
+            return true   // the last piece, the list's last item ("..., and blunting in the left base have cleared"), may be any
         }
 
         func state(of m: NSRange) -> MentionState {
-            if reaches(hedgedBefore, m, after: false) || reaches(hedgedAfter, m, after: true) { return .uncertain }
-            if reaches(negationBefore, m, after: false) || reaches(negationAfter, m, after: true) { return .absent }
+            if reaches(hedgedBefore, m, after: false) || reaches(hedgedAfter, m, after: true, stopsAtComma: true, overLists: true) {
+                return .uncertain
+            }
+            if reaches(negationBefore, m, after: false) || reaches(negationAfter, m, after: true, stopsAtComma: true, overLists: true) {
+                return .absent
+            }
             if reaches(uncertainBefore, m, after: false) || reaches(uncertainAfter, m, after: true, stopsAtComma: true) { return .uncertain }
             return .present
         }
 
+        /// The mention's clause: from the end of the last clause break before it to the first after it.
+        func clause(of m: NSRange) -> NSRange {
+            let start = clauseBreaks.lastEnd(atOrBefore: m.location) ?? 0
+            let end = clauseBreaks.firstLocation(atOrAfter: NSMaxRange(m)) ?? text.length
+            return NSRange(location: start, length: end - start)
+        }
+
         /// The side words of the mention's clause, else (when `sentenceWide`) of a one-sided sentence.
-        func side(of m: NSRange, sentenceWide: Bool) -> LabelSide? {
-            let start = clauseBreaks.filter { NSMaxRange($0) <= m.location }.map { NSMaxRange($0) }.max() ?? 0
-            let end = clauseBreaks.filter { $0.location >= NSMaxRange(m) }.map(\.location).min() ?? text.length
-            let inClause = sides.filter { $0.location >= start && NSMaxRange($0) <= end }
+        func side(of m: NSRange, clause: NSRange, sentenceWide: Bool) -> LabelSide? {
+            let inClause = sides.within(clause.location, NSMaxRange(clause))
             if let side = Self.side(inClause.map { text.substring(with: $0) }) { return side }
             guard sentenceWide else { return nil }
-            let all = Self.side(sides.map { text.substring(with: $0) })
-            return all == .bilateral ? nil : all
+            return sentenceSide == .bilateral ? nil : sentenceSide
         }
 
         static func side(_ words: [String]) -> LabelSide? {
@@ -262,6 +348,70 @@ struct LabelerEngine: Sendable {
                 return s.joined(with: side)
             }
         }
+    }
+}
+
+/// Ranges sorted by location, for the scope queries in O(log n) (no scan of every trigger and breaker per mention).
+struct RangeIndex {
+    let ranges: [NSRange]              // by location
+    private let ends: [Int]            // every range's end, ascending
+    private let minEndFrom: [Int]      // the least end of ranges[i...]
+    private let maxEndTo: [Int]        // the greatest end of ranges[...i]
+
+    init(_ ranges: [NSRange]) {
+        self.ranges = ranges.sorted { ($0.location, $0.length) < ($1.location, $1.length) }
+        ends = self.ranges.map { NSMaxRange($0) }.sorted()
+        var minEnd = [Int](repeating: .max, count: self.ranges.count + 1)
+        for i in self.ranges.indices.reversed() { minEnd[i] = min(minEnd[i + 1], NSMaxRange(self.ranges[i])) }
+        minEndFrom = minEnd
+        var maxEnd: [Int] = [], running = Int.min
+        for r in self.ranges { running = max(running, NSMaxRange(r)); maxEnd.append(running) }
+        maxEndTo = maxEnd
+    }
+
+    /// The index of the first range at or after `location` (by location).
+    func firstIndex(atOrAfter location: Int) -> Int {
+        var (low, high) = (0, ranges.count)
+        while low < high {
+            let mid = (low + high) / 2
+            if ranges[mid].location < location { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    /// Whether a range lies within `from...to`.
+    func anyWithin(_ from: Int, _ to: Int) -> Bool { minEndFrom[firstIndex(atOrAfter: from)] <= to }
+
+    /// Whether a range overlaps `r` (both non-empty).
+    func overlaps(_ r: NSRange) -> Bool {
+        let k = firstIndex(atOrAfter: NSMaxRange(r))
+        return k > 0 && maxEndTo[k - 1] > r.location
+    }
+
+    /// The greatest end at or before `location`.
+    func lastEnd(atOrBefore location: Int) -> Int? {
+        var (low, high) = (0, ends.count)
+        while low < high {
+            let mid = (low + high) / 2
+            if ends[mid] <= location { low = mid + 1 } else { high = mid }
+        }
+        return low > 0 ? ends[low - 1] : nil
+    }
+
+    /// The least location at or after `location`.
+    func firstLocation(atOrAfter location: Int) -> Int? {
+        let i = firstIndex(atOrAfter: location)
+        return i < ranges.count ? ranges[i].location : nil
+    }
+
+    /// The ranges within `from...to`, by location.
+    func within(_ from: Int, _ to: Int) -> [NSRange] {
+        var found: [NSRange] = [], i = firstIndex(atOrAfter: from)
+        while i < ranges.count, ranges[i].location <= to {
+            if NSMaxRange(ranges[i]) <= to { found.append(ranges[i]) }
+            i += 1
+        }
+        return found
     }
 }
 
@@ -276,8 +426,11 @@ struct Pattern: Sendable {
         }
     }
 
-    func ranges(in text: NSString) -> [NSRange] {
-        regex.matches(in: text as String, range: NSRange(location: 0, length: text.length)).map(\.range).filter { $0.length > 0 }
+    func ranges(in text: NSString) -> [NSRange] { ranges(in: text, within: NSRange(location: 0, length: text.length)) }
+
+    /// The matches inside `range` (word boundaries seen through its ends).
+    func ranges(in text: NSString, within range: NSRange) -> [NSRange] {
+        regex.matches(in: text as String, options: .withTransparentBounds, range: range).map(\.range).filter { $0.length > 0 }
     }
 
     /// The pieces of `text` between matches.

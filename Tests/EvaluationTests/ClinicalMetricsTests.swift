@@ -36,6 +36,30 @@ import TestSupport
         #expect(AnatomyLexicon(names: ["left lung"]).anatomies(in: "right lung opacity", side: nil).isEmpty, "only the names given")
     }
 
+    @Test func microF1FindingsLeavesOutNoFinding() throws {
+        let metrics = ClinicalMetrics(anatomyNames: try Self.anatomyNames())
+        // a generator that always writes a normal report: No Finding TP 2, FP 1; Pleural Effusion FN 1
+        let normal = metrics.chexpertF1(generated: Array(repeating: "No acute cardiopulmonary disease.", count: 3),
+                                        references: ["Lungs are clear.", "No acute disease.", "Small left pleural effusion."])
+        #expect(abs(normal.microF1 - 4.0 / 6.0) < 1e-12 && normal.microF1Findings == 0)
+        let s = metrics.chexpertF1(generated: ["Small right pleural effusion.", "No acute disease."],
+                                   references: ["Small left pleural effusion. Mild cardiomegaly.", "Cardiomegaly."])
+        #expect(abs(s.microF1Findings - 2.0 / 4.0) < 1e-12)                // Pleural Effusion TP 1, Cardiomegaly FN 2
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(s)) as? [String: Any])
+        #expect(json["micro_f1_findings"] as? Double == s.microF1Findings && json["micro_f1"] as? Double == s.microF1)
+    }
+
+    @Test func tuplesTakeTheAnatomyOfTheMentionsClause() throws {
+        let metrics = ClinicalMetrics(anatomyNames: try Self.anatomyNames())
+        let one = metrics.findingTuples("Right lower lobe consolidation and left upper lobe atelectasis.")
+        #expect(one == [FindingTuple(finding: "Consolidation", anatomy: "right lower lung zone", side: .right, present: true),
+                        FindingTuple(finding: "Atelectasis", anatomy: "left upper lung zone", side: .left, present: true)])
+        #expect(one == metrics.findingTuples("Right lower lobe consolidation. Left upper lobe atelectasis."))
+        #expect(metrics.findingTuples("Small left pleural effusion, no pneumothorax in the right apex.")
+            == [FindingTuple(finding: "Pleural Effusion", anatomy: nil, side: .left, present: true),
+                FindingTuple(finding: "Pneumothorax", anatomy: "right apical zone", side: .right, present: false)])
+    }
+
     @Test func findingTupleF1SeesTheSideTheLabelsMiss() throws {
         let metrics = ClinicalMetrics(anatomyNames: try Self.anatomyNames())
         let generated = ["Small right pleural effusion.", "The lungs are clear.", "Left lower lobe consolidation."]

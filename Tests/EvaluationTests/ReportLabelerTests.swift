@@ -38,6 +38,97 @@ import TestSupport
         #expect(state("Endotracheal tube has been removed.", .supportDevices).state == .absent)
     }
 
+    @Test func aNegationAfterAMentionStopsAtAComma() {
+        let vascularity = labeler.label("Mild cardiomegaly, pulmonary vascularity is normal.")
+        #expect(vascularity[.cardiomegaly].state == .present && vascularity[.edema].state == .absent)
+        let notSeen = labeler.label("Left pleural effusion, pneumothorax not seen.")
+        #expect(notSeen[.pleuralEffusion] == LabelState(state: .present, side: .left) && notSeen[.pneumothorax].state == .absent)
+        let resolved = labeler.label("Stable left effusion, the pneumothorax has resolved.")
+        #expect(resolved[.pleuralEffusion] == LabelState(state: .present, side: .left) && resolved[.pneumothorax].state == .absent)
+        #expect(state("Left chest tube in place, the right chest tube has been removed.", .supportDevices)
+            == LabelState(state: .present, side: .left))
+        #expect(state("Heart size is enlarged, pulmonary vascularity within normal limits.", .cardiomegaly).state == .present)
+        #expect(state("Mild cardiomegaly, pulmonary vascularity and mediastinum are normal.", .cardiomegaly).state == .present,
+                "vascularity is no finding, so this is no list of findings")
+        let hedged = labeler.label("Small effusion, pneumonia cannot be excluded.")
+        #expect(hedged[.pleuralEffusion].state == .present && hedged[.pneumonia].state == .uncertain)
+        // a list of findings closed by a conjunction is still negated (or hedged) as a whole
+        for list in ["Pneumothorax, effusion, or consolidation is not seen.", "Pneumothorax, effusion or consolidation are absent."] {
+            let labels = labeler.label(list)
+            #expect([CheXpertLabel.pneumothorax, .pleuralEffusion, .consolidation].allSatisfy { labels[$0].state == .absent }, "\(list)")
+        }
+        let cleared = labeler.label("Consolidation, atelectasis, and costophrenic blunting in the left lower lobe have cleared.")
+        #expect(cleared[.consolidation].state == .absent && cleared[.atelectasis].state == .absent)
+        let excluded = labeler.label("Effusion, pneumothorax or consolidation cannot be excluded.")
+        #expect([CheXpertLabel.pneumothorax, .pleuralEffusion, .consolidation].allSatisfy { excluded[$0].state == .uncertain })
+    }
+
+    @Test func aNegationBeforeAMentionStopsAtAModifierOrANewClause() {
+        let unchanged = labeler.label("No pneumothorax and unchanged small left pleural effusion.")
+        #expect(unchanged[.pneumothorax].state == .absent && unchanged[.pleuralEffusion] == LabelState(state: .present, side: .left))
+        let small = labeler.label("No pneumothorax, small left pleural effusion.")
+        #expect(small[.pneumothorax].state == .absent && small[.pleuralEffusion] == LabelState(state: .present, side: .left))
+        #expect(state("No consolidation, the heart is enlarged.", .cardiomegaly).state == .present)
+        #expect(state("Possible pneumonia, small left effusion.", .pleuralEffusion).state == .present, "uncertainty stops there too")
+        // bare lists, and lists of modified items closed by "or" or "/", stay negated
+        for list in ["No pneumothorax, effusion or consolidation.", "No focal consolidation, large pleural effusion, or pneumothorax.",
+                     "No evidence of pulmonary consolidation, large pleural effusion/pneumothorax.",
+                     "Lungs are clear without focal consolidation, large effusion or pneumothorax."] {
+            let labels = labeler.label(list)
+            #expect([CheXpertLabel.pneumothorax, .pleuralEffusion, .consolidation].allSatisfy { labels[$0].state == .absent }, "\(list)")
+            #expect(labels[.noFinding].state == .present, "\(list)")
+        }
+    }
+
+    @Test func noLongerEnlargedIsANegation() {
+        #expect(state("The heart is no longer enlarged.", .cardiomegaly).state == .absent)
+        #expect(state("Heart no longer enlarged.", .noFinding).state == .present)
+        #expect(state("The mediastinum is no longer widened.", .enlargedCardiomediastinum).state == .absent)
+        for gone in ["The pneumothorax is no longer seen.", "Pneumothorax no longer present.", "The pneumothorax is no longer visualized."] {
+            #expect(state(gone, .pneumothorax).state == .absent, "\(gone)")
+        }
+    }
+
+    @Test func abbreviationsDoNotEndASentence() {
+        let versus = labeler.label("Atelectasis vs. pneumonia in the left lower lobe.")
+        #expect(versus[.atelectasis] == LabelState(state: .uncertain, side: .left)
+            && versus[.pneumonia] == LabelState(state: .uncertain, side: .left))
+        #expect(labeler.sentences(of: "Opacities, e.g. in the right base, i.e. atelectasis. Nodule approx. 3 cm, see Dr. XXXX.")
+            == ["opacities, e.g. in the right base, i.e. atelectasis.", "nodule approx. 3 cm, see dr. xxxx."])
+        #expect(labeler.sentences(of: "Nodule of 3 cm. Next sentence. A 3.5 cm mass? Yes!\nNo effusion")
+            == ["nodule of 3 cm.", "next sentence.", "a 3.5 cm mass?", "yes!", "no effusion"])
+    }
+
+    @Test func considerableIsNoHedge() {
+        #expect(state("Considerable increase in the left pleural effusion.", .pleuralEffusion) == LabelState(state: .present, side: .left))
+        #expect(state("The effusion has increased considerably.", .pleuralEffusion).state == .present)
+        for hedged in ["Consider pneumonia.", "Pneumonia is considered.", "Considering pneumonia in this setting.",
+                       "Differential considerations include pneumonia."] {
+            #expect(state(hedged, .pneumonia).state == .uncertain, "\(hedged)")
+        }
+    }
+
+    /// A 1 MB line of one sentence in which no trigger reaches most mentions (every one behind a ';'):
+    /// before the sentence cap and the sorted scope lookups this cost mentions × triggers × breakers.
+    @Test func aMegabyteLineIsCutIntoBoundedSentencesAndLabeled() throws {
+        let unit = "without edema; small left pleural effusion; "
+        let report = String(repeating: unit, count: 1_000_000 / unit.count + 1)
+        let sentences = labeler.sentences(of: report)
+        try #require(sentences.allSatisfy { ($0 as NSString).length <= ReportLabeler.maximumSentenceLength },
+                     "longest sentence: \(sentences.map { ($0 as NSString).length }.max() ?? 0)")
+        #expect(sentences.count >= 500 && sentences.allSatisfy { $0.hasSuffix(";") || $0 == sentences.last })
+        let start = ContinuousClock.now
+        let labels = labeler.label(report)
+        let elapsed = ContinuousClock.now - start
+        #expect(labels[.pleuralEffusion] == LabelState(state: .present, side: .left) && labels[.edema].state == .absent)
+        #expect(elapsed < .seconds(20), "\(elapsed) for 1 MB (a generous bound: about 3 s in a debug build)")
+        // a piece with no comma, semicolon or space is cut at the limit, never inside a surrogate pair
+        let word = String(repeating: "x", count: 2_999) + "\u{1F600}" + String(repeating: "y", count: 10)
+        let pieces = ReportLabeler.cut(word)
+        #expect(pieces.joined() == word && pieces.allSatisfy { ($0 as NSString).length <= ReportLabeler.maximumSentenceLength })
+        #expect(ReportLabeler.cut(String(repeating: "x", count: 1_999) + "\u{1F600}").count == 2, "the emoji is not split")
+    }
+
     @Test func hedgesMakeMentionsUncertain() {
         for hedged in ["Cannot exclude pneumonia.", "Pneumonia cannot be excluded.", "Findings may represent pneumonia.",
                        "Possible pneumonia.", "Suspicious for pneumonia.", "Questionable pneumonia.", "Pneumonia?",
@@ -132,6 +223,51 @@ import TestSupport
                                      mesh: ["Pulmonary Atelectasis/base/left"]))
         let halves = MeshAgreement.halves(["2.xml", "10.xml", "1.xml"].map { MeshReport(name: $0, text: "x", mesh: []) })
         #expect(halves.tuning.map(\.name) == ["1.xml"] && halves.heldOut.map(\.name) == ["10.xml", "2.xml"])
+    }
+
+    /// A temporary folder with `files` in it, packed as `reports.tgz` by /usr/bin/tar.
+    static func archive(of files: [String: String]) throws -> (folder: URL, archive: URL) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("labeler-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("reports"), withIntermediateDirectories: true)
+        for (name, text) in files { try Data(text.utf8).write(to: folder.appendingPathComponent("reports/\(name)")) }
+        let archive = folder.appendingPathComponent("reports.tgz")
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+        tar.arguments = ["-czf", archive.path, "-C", folder.appendingPathComponent("reports").path] + files.keys.sorted()
+        try tar.run()
+        tar.waitUntilExit()
+        try #require(tar.terminationStatus == 0)
+        return (folder, archive)
+    }
+
+    @Test func reportsAreReadFromAnArchiveOneDocumentAtATime() throws {
+        let xml = { (n: Int, text: String) in
+            #"<?xml version="1.0" encoding="utf-8"?><eCitation><AbstractText Label="FINDINGS">\#(text)</AbstractText>"#
+                + "<MeSH><major>Cardiomegaly/mild</major></MeSH></eCitation>\n"
+        }
+        let (folder, archive) = try Self.archive(of: ["1.xml": xml(1, "Mild cardiomegaly \u{2013} stable."), "2.xml": xml(2, "Clear lungs."),
+                                                      "3.xml": #"<?xml version="1.0"?><eCitation></eCitation>"#])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let reports = try MeshAgreement.reports(archive: archive).sorted { $0.name < $1.name }
+        #expect(reports == [MeshReport(name: "1.xml", text: "Mild cardiomegaly \u{2013} stable.", mesh: ["Cardiomegaly/mild"]),
+                            MeshReport(name: "2.xml", text: "Clear lungs.", mesh: ["Cardiomegaly/mild"])])
+        #expect(MeshAgreement.offsets(of: Array("<?xml".utf8), in: Data("<?x<?xml<<?xml<?xm".utf8)) == [3, 9])
+    }
+
+    /// tar writes one line per missing member to its standard error: over 64 KiB of it would fill the
+    /// pipe and block tar (and so its standard output) unless the pipe is drained while tar runs.
+    @Test func tarsMessagesAreDrainedWhileItRuns() throws {
+        let (folder, archive) = try Self.archive(of: ["1.xml": "<?xml version=\"1.0\"?><x/>"])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let missing = (0..<3_000).map { String(format: "missing-member-with-a-long-name-%05d.xml", $0) }   // ~200 KB of messages
+        do {
+            _ = try MeshAgreement.tar(["-xzOf", archive.path] + missing, limit: 1 << 20)
+            Issue.record("tar found members that are not there")
+        } catch let error as MeshAgreementError {
+            let messages = try #require(error.description.components(separatedBy: " failed (2): ").last)   // after tar's arguments
+            #expect(messages.contains("missing-member-with-a-long-name-00000.xml: Not found in archive"), "\(messages.prefix(1_000))")
+            #expect(messages.contains("bytes in all") && messages.count < 1_000, "a bounded summary: \(messages.prefix(1_000))")
+        }
     }
 
     static let archive = Repository.cache.appendingPathComponent("xrv/NLMCXR_reports.tgz")
