@@ -10,6 +10,8 @@ pooled image features, retrieved finding kinds, the prompt ids of three tasks, t
 prompt and the greedy answer tokens.
 
     Training/.venv/bin/python Training/export_language_fixtures.py [--weights Weights/anatomix-tiny]
+    Training/.venv/bin/python Training/export_language_fixtures.py --weights Weights/anatomix-tiny-global \
+        --trained-out Tests/Fixtures/language-ablation      (the global-features ablation: image tokens only)
 """
 from __future__ import annotations
 
@@ -59,6 +61,7 @@ def trained(weights: Path, out: Path, new_tokens: int = 24) -> None:
         state["llm.lm_head.weight"] = state["llm.model.embed_tokens.weight"]
     model.load_state_dict(state)
     end = tokenizer.token_to_id("<|end|>")
+    ablation = bool(json.loads((weights / "language.json").read_text()).get("ablation"))
     cases, tensors = [], {}
     for i, path in enumerate(sorted(Path("Tests/Fixtures/apm-trained").glob("input-*.png"))):
         array = np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255.0
@@ -67,13 +70,16 @@ def trained(weights: Path, out: Path, new_tokens: int = 24) -> None:
             image = pooled_image_features(result["memory"], apm.configuration.feature_size)
             canvas = (box_cxcywh_to_xyxy(result["boxes"]) * apm.configuration.image_size)[0].numpy()
             findings = [bank.kinds(names[a], result["tokens"][0, a]) for a in range(36)]
-            study = tokenizer.encode(P.study_text(canvas, findings, float(apm.configuration.image_size))).ids
+            text = (f"<|user|><image_start>{'<image>' * P.IMAGE_TOKENS}<image_end>\n" if ablation
+                    else P.study_text(canvas, findings, float(apm.configuration.image_size)))
+            study = tokenizer.encode(text).ids
+            tokens = None if ablation else result["tokens"]
             tensors[f"image_features_{i}"] = image[0].contiguous()
             for q, question in enumerate(TRAINED_QUESTIONS):
                 ids = study + tokenizer.encode(P.question_text(question)).ids
                 generated = []
                 for _ in range(new_tokens):                       # greedy, recomputing the whole sequence (the reference)
-                    logits = model(torch.tensor([ids + generated]), image, result["tokens"])[0, -1]
+                    logits = model(torch.tensor([ids + generated]), image, tokens)[0, -1]
                     if not generated:
                         tensors[f"logits_{i}_{q}"] = logits.contiguous()
                     token = int(logits.argmax())
@@ -92,9 +98,10 @@ def main() -> None:
     import argparse
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, help="also export the trained model's fixtures (needs torch)")
+    parser.add_argument("--trained-out", type=Path, default=Path("Tests/Fixtures/language-trained"))
     args = parser.parse_args()
     if args.weights:
-        trained(args.weights, Path("Tests/Fixtures/language-trained"))
+        trained(args.weights, args.trained_out)
     tokenizer = Tokenizer.from_file("Tests/Fixtures/tokenizer/gpt2.json")
     rng = np.random.default_rng(5)
     cases = {"studies": [], "questions": [], "answers": []}

@@ -93,8 +93,8 @@ struct LanguageEvaluation {
             for (name, g) in [("grounded diagnosis", s.gd?.text), ("grounded captioning", s.gc?.text), ("reports", s.report?.text)] {
                 guard let g else { continue }
                 print("  " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
-                      + String(format: "ROUGE-L %.3f  BLEU-4 %.3f  METEOR %.3f  BERTScore %.3f  CheXpert-14 F1 %.3f (macro %.3f)  finding-tuple F1 %.3f  (n %d)",
-                             g.rougeL, g.bleu4, g.meteor, g.bertscore, g.chexpertF1, g.chexpertMacroF1, g.findingF1, g.n))
+                      + String(format: "ROUGE-L %.3f  BLEU-4 %.3f  METEOR %.3f  BERTScore %.3f  CheXpert-14 F1 %.3f (macro %.3f, without No Finding %.3f)  finding-tuple F1 %.3f  (n %d)",
+                             g.rougeL, g.bleu4, g.meteor, g.bertscore, g.chexpertF1, g.chexpertMacroF1, g.chexpertF1Findings, g.findingF1, g.n))
             }
             if let a = s.gd?.accuracy { print(String(format: "  grounded diagnosis    correct finding %.3f", a)) }
             if let a = s.vqa { print(String(format: "  VQA (closed)          accuracy %.3f   (n %d)", a.accuracy, a.n)) }

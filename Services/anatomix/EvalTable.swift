@@ -72,6 +72,8 @@ struct EvalTable {
         row("report generation", "BERTScore", p?.report?.text.bertscore, q?.report?.text.bertscore, p?.report?.text.n)
         row("report generation", "CheXpert-14 micro F1", p?.report?.text.chexpertF1, q?.report?.text.chexpertF1, p?.report?.text.n)
         row("report generation", "CheXpert-14 macro F1", p?.report?.text.chexpertMacroF1, q?.report?.text.chexpertMacroF1, p?.report?.text.n)
+        row("report generation", "CheXpert micro F1 without No Finding", p?.report?.text.chexpertF1Findings, q?.report?.text.chexpertF1Findings, p?.report?.text.n)
+        row("grounded diagnosis", "CheXpert micro F1 without No Finding", p?.gd?.text.chexpertF1Findings, q?.gd?.text.chexpertF1Findings, p?.gd?.text.n)
         row("report generation", "finding-tuple F1", p?.report?.text.findingF1, q?.report?.text.findingF1, p?.report?.text.n)
         row("report generation", "every inserted finding stated with its side", p?.report?.findingsStated, q?.report?.findingsStated, p?.report?.nAbnormal)
         row("grounded diagnosis", "correct finding", p?.gd?.accuracy, q?.gd?.accuracy, p?.gd?.text.n)

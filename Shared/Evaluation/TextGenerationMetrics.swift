@@ -10,16 +10,18 @@ import Foundation
 ///   last layer; not the usual roberta-large, so not comparable with papers' values);
 /// - `chexpert_f1`: CheXpert-14 micro F1 of the rule labeler's labels of the generated text against
 ///   those of the reference (present or uncertain = positive), `chexpert_macro_f1` its mean over
-///   labels that are positive on either side somewhere;
+///   labels that are positive on either side somewhere, `chexpert_f1_findings` the micro F1 over the
+///   13 labels without No Finding (a text without any pathology otherwise scores on No Finding alone);
 /// - `finding_f1`: F1 over (finding, anatomy, side, present) tuples of the two texts, our stand-in
 ///   for RadGraph-F1 (it is not RadGraph).
 public struct TextGenerationScores: Codable, Sendable, Equatable {
     public var rougeL = 0.0, bleu4 = 0.0, meteor = 0.0, bertscore = 0.0
-    public var chexpertF1 = 0.0, chexpertMacroF1 = 0.0, findingF1 = 0.0
+    public var chexpertF1 = 0.0, chexpertMacroF1 = 0.0, chexpertF1Findings = 0.0, findingF1 = 0.0
     public var n = 0
 
     enum CodingKeys: String, CodingKey {
         case rougeL = "rouge_l", bleu4, meteor, bertscore, chexpertF1 = "chexpert_f1", chexpertMacroF1 = "chexpert_macro_f1"
+        case chexpertF1Findings = "chexpert_f1_findings"
         case findingF1 = "finding_f1", n
     }
 }
@@ -54,7 +56,7 @@ public struct TextGenerationMetrics: Sendable {
         s.meteor = try mean { try meteor.score($0.candidate, reference: $0.reference) }
         s.bertscore = try bertScores(pairs).reduce(0, +) / n
         let chexpert = clinical.chexpertF1(generated: pairs.map(\.candidate), references: pairs.map(\.reference))
-        (s.chexpertF1, s.chexpertMacroF1) = (chexpert.microF1, chexpert.macroF1)
+        (s.chexpertF1, s.chexpertMacroF1, s.chexpertF1Findings) = (chexpert.microF1, chexpert.macroF1, chexpert.microF1Findings)
         s.findingF1 = clinical.findingTupleF1(generated: pairs.map(\.candidate), references: pairs.map(\.reference)).mean
         return s
     }

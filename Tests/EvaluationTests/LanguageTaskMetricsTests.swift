@@ -76,7 +76,7 @@ import Testing
                                             clinical: ClinicalMetrics(anatomyNames: ["left lung"]))
         let object = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(try m.scores(with: metrics))) as? [String: [String: Any]]
         let blocks = try #require(object)
-        let text: Set<String> = ["rouge_l", "bleu4", "meteor", "bertscore", "chexpert_f1", "chexpert_macro_f1", "finding_f1", "n"]
+        let text: Set<String> = ["rouge_l", "bleu4", "meteor", "bertscore", "chexpert_f1", "chexpert_macro_f1", "chexpert_f1_findings", "finding_f1", "n"]
         let grounding: Set<String> = ["iou", "map", "n", "no_box", "map_per_threshold"]
         let expected: [String: Set<String>] = [
             "phrase": grounding, "anatomy_lm": grounding, "gd": text.union(["accuracy"]), "gc": text,

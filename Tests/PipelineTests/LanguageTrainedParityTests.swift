@@ -15,10 +15,12 @@ import Testing
     struct Case: Decodable { let image: String, question: String, findings: [[String]], ids: [Int], greedy: [Int] }
     struct Cases: Decodable { let cases: [Case] }
 
-    @Test func stagesMatchPyTorch() throws {
-        let model = ModelLocations.anatomiX.path
-        let cases = try Repository.decodeFixture(Cases.self, "language-trained/cases.json").cases
-        let outputs = try SafeTensorsFile(path: Repository.fixture("language-trained/outputs.safetensors").path)
+    /// The default folder, and the global-features ablation (Weights/anatomix-tiny-global: image tokens only).
+    @Test(arguments: [("Weights/anatomix-tiny", "language-trained"), ("Weights/anatomix-tiny-global", "language-ablation")])
+    func stagesMatchPyTorch(folder: String, fixture: String) throws {
+        let model = Repository.root.appendingPathComponent(folder).path
+        let cases = try Repository.decodeFixture(Cases.self, "\(fixture)/cases.json").cases
+        let outputs = try SafeTensorsFile(path: Repository.fixture("\(fixture)/outputs.safetensors").path)
         let perception = try PerceptionStage(modelDirectory: model), retrieval = try RetrievalStage(modelDirectory: model)
         let language = try LanguageStage(modelDirectory: model, labels: perception.catalog.chexpertLabels)
         let lm = language.model
@@ -33,7 +35,8 @@ import Testing
                 #expect(study.findings == c.findings, "\(image): retrieved kinds")
                 let (prefix, count) = try lm.studyEmbeddings(study)
                 let question = lm.tokenizer.encode(lm.prompt.questionText(c.question))
-                let studyIDs = lm.tokenizer.encode(lm.prompt.studyText(canvasBoxes: study.canvasBoxes, findings: study.findings, side: 256))
+                let studyIDs = lm.tokenizer.encode(lm.settings.ablation ? lm.prompt.globalStudyText()
+                                                   : lm.prompt.studyText(canvasBoxes: study.canvasBoxes, findings: study.findings, side: 256))
                 #expect(studyIDs + question == c.ids, "\(image) \(c.question.debugDescription): prompt ids")
                 var cache = lm.llm.makeCache(capacity: 512)
                 _ = try lm.llm.forward(prefix, count: count, cache: &cache)
@@ -48,6 +51,7 @@ import Testing
             }
         }
         #expect(checked == cases.count && checked >= 6)
+        #expect(lm.settings.ablation == (folder.hasSuffix("-global")), "\(folder)/language.json: ablation flag")
     }
 
     func task(for question: String) throws -> StudyTask {
