@@ -179,6 +179,7 @@ train-lm: train-deps
 	$(CXRGEN) Training/train_lm.py --data data/train --val data/val --apm Weights/anatomix-tiny --studies $(LM_STUDIES) \
 	  --minutes $(LM_MINUTES) --run Training/runs/lm --resume --export Weights/anatomix-tiny $(TRAIN_ARGS)
 	$(CXRGEN) Training/export_language_fixtures.py --weights Weights/anatomix-tiny
+	$(CXRGEN) Training/export_language_fixtures.py --weights Weights/anatomix-tiny-global --trained-out Tests/Fixtures/language-ablation
 
 # The "global features only" ablation ([8/9]): no anatomy entries or tokens in the prompt, the same budget as
 # the default LM in optimizer steps (its 5,859), the default's APM files copied so the folder runs on its own.
@@ -202,6 +203,7 @@ fixtures: train-deps deps-assets
 	$(CXRGEN) Training/export_tokenizer_fixtures.py
 	$(CXRGEN) Training/export_llama_fixtures.py
 	$(CXRGEN) Training/export_language_fixtures.py --weights Weights/anatomix-tiny
+	$(CXRGEN) Training/export_language_fixtures.py --weights Weights/anatomix-tiny-global --trained-out Tests/Fixtures/language-ablation
 	$(PY) Training/export_metric_fixtures.py
 	$(PY) Training/export_score_fixtures.py --minilm $(CACHE)/minilm
 
