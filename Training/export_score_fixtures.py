@@ -45,6 +45,9 @@ PAIRS = [
     ("Abdomen is healthy.", "Abdomen is healthy. Abdomen is healthy."),
     ("x", "Left lung is healthy."),
 ]
+# Longer than the sentence embedding's 256 tokens (bert-score cuts at the tokenizer's 512).
+LONG = " ".join(["The heart size is normal and the lungs are clear without focal consolidation, effusion or pneumothorax."] * 16)
+PAIRS.append((LONG + " Small left pleural effusion.", LONG + " Large right pneumothorax."))
 
 
 def scene(rng: random.Random, samples: int, classes: int, random_scores: bool) -> list[dict]:

@@ -43,10 +43,12 @@ public struct SentenceEncoder: Sendable {
     }
 
     /// The last layer's states of every token of each text, `[n_i, D]` per text ([CLS] first, [SEP]
-    /// last, not normalised): what BERTScore compares. Runs `batchSize` texts per forward pass.
+    /// last, not normalised): what BERTScore compares. Texts are cut at the model's positions (512
+    /// for MiniLM, as `bert-score` cuts at the tokenizer's `model_max_length`), not at the sentence
+    /// embedding's 256. Runs `batchSize` texts per forward pass.
     public func tokenStates(_ texts: [String], batchSize: Int = 32, threads: Int? = nil) throws -> [Tensor] {
         guard batchSize > 0 else { throw ModelError(.invalidInput, "batch size must be positive, got \(batchSize)") }
-        let ids = tokenize(texts), d = dimension
+        let ids = texts.map { tokenizer.encode($0, maxLength: model.configuration.maxPositions) }, d = dimension
         let batches = stride(from: 0, to: ids.count, by: batchSize).map { $0..<min($0 + batchSize, ids.count) }
         let results = try BatchRunner.map(batches, threads: threads ?? ComputeThreads.count) { range -> [Tensor] in
             let (hidden, offsets) = try model.hiddenStates(Array(ids[range]))
