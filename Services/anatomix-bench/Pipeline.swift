@@ -23,3 +23,33 @@ func benchPipeline(model: String, folder: String, copies: Int) {
         fail("\(error)")
     }
 }
+
+/// Where the perception worker's time goes beyond the in-process step, per study (ms, one thread):
+/// decoding the inline `cxr.studies.v1` JSON (base64 PNG included), the perception step itself, and
+/// encoding its `cxr.anatomy.v1` message.
+func benchCodec(model: String, folder: String, copies: Int) {
+    do {
+        ComputeThreads.set(1)
+        let steps = try PipelineSteps(model: model, limits: PNGCodec.Limits())
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".png") }.sorted()
+        let images = try files.map { try Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent($0)) }
+        let wire = try (0..<copies).flatMap { c in
+            try images.enumerated().map { try MessageCodec.encode(StudyMessage(studyID: "bench-\($0.offset)-c\(c)", image: .png($0.element), tasks: [])) }
+        }
+        var decode = 0.0, perceive = 0.0, encode = 0.0
+        func ms(_ start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
+        for data in wire {
+            var t = DispatchTime.now().uptimeNanoseconds
+            let study = try MessageCodec.decode(StudyMessage.self, schema: StudyMessage.schema, from: data, maximumBytes: 1 << 26)
+            decode += ms(t); t = DispatchTime.now().uptimeNanoseconds
+            let anatomy = try steps.perception.run(study)
+            perceive += ms(t); t = DispatchTime.now().uptimeNanoseconds
+            _ = try MessageCodec.encode(anatomy)
+            encode += ms(t)
+        }
+        let n = Double(wire.count), bytes = wire.map(\.count).reduce(0, +) / wire.count
+        print(#"{"bench": "codec", "studies": \#(wire.count), "study_message_bytes": \#(bytes), "decode_ms": \#(decode / n), "perception_ms": \#(perceive / n), "encode_ms": \#(encode / n)}"#)
+    } catch {
+        fail("\(error)")
+    }
+}

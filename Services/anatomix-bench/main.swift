@@ -18,6 +18,10 @@ if args.count >= 6, args[1] == "lm", let threads = Int(args[3]), let prompt = In
     benchLM(directory: args[2], threads: threads, promptTokens: prompt, newTokens: new, repeats: args.count > 6 ? Int(args[6]) ?? 3 : 3)
     exit(0)
 }
+if args.count >= 5, args[1] == "codec", let copies = Int(args[4]) {
+    benchCodec(model: args[2], folder: args[3], copies: copies)
+    exit(0)
+}
 if args.count >= 5, args[1] == "pipeline", let copies = Int(args[4]) {
     benchPipeline(model: args[2], folder: args[3], copies: copies)
     exit(0)
@@ -27,7 +31,7 @@ if args.count >= 4, args[1] == "apm", let threads = Int(args[3]) {
     exit(0)
 }
 guard args.count >= 4, args[1] == "minilm", let threads = Int(args[3]) else {
-    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS] | apm MODEL_DIR THREADS [REPEATS] | lm LLAMA_DIR THREADS PROMPT_TOKENS NEW_TOKENS [REPEATS] | pipeline MODEL_DIR PNG_FOLDER COPIES")
+    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS] | apm MODEL_DIR THREADS [REPEATS] | lm LLAMA_DIR THREADS PROMPT_TOKENS NEW_TOKENS [REPEATS] | pipeline|codec MODEL_DIR PNG_FOLDER COPIES")
 }
 let batchSize = args.count > 4 ? Int(args[4]) ?? 32 : 32
 let repeats = args.count > 5 ? Int(args[5]) ?? 5 : 5
