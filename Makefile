@@ -179,11 +179,10 @@ train-lm: train-deps
 	$(CXRGEN) Training/train_lm.py --data data/train --val data/val --apm Weights/anatomix-tiny --studies $(LM_STUDIES) \
 	  --minutes $(LM_MINUTES) --run Training/runs/lm --resume --export Weights/anatomix-tiny $(TRAIN_ARGS)
 	$(CXRGEN) Training/export_language_fixtures.py --weights Weights/anatomix-tiny
-	$(CXRGEN) Training/export_language_fixtures.py --weights Weights/anatomix-tiny-global --trained-out Tests/Fixtures/language-ablation
 
 # The "global features only" ablation ([8/9]): no anatomy entries or tokens in the prompt, the same budget as
 # the default LM in optimizer steps (its 5,859), the default's APM files copied so the folder runs on its own.
-ABLATION_STEPS ?= 5859
+ABLATION_STEPS ?= $(shell python3 -c 'import json; print(json.load(open("Weights/anatomix-tiny/model.json"))["language"]["training"]["steps"])' 2>/dev/null || echo 5859)
 ABLATION       := Weights/anatomix-tiny-global
 train-lm-ablation: train-deps
 	$(CXRGEN) -m cxrgen.dataset --n $(LM_STUDIES) --out data/train --seed 1 --size 256 --resume
@@ -192,6 +191,7 @@ train-lm-ablation: train-deps
 	  findings.json model.json text_head.safetensors $(abspath $(ABLATION))/
 	$(CXRGEN) Training/train_lm.py --data data/train --val data/val --apm Weights/anatomix-tiny --studies $(LM_STUDIES) \
 	  --steps $(ABLATION_STEPS) --run Training/runs/lm-ablation --resume --ablation --export $(ABLATION) $(TRAIN_ARGS)
+	$(CXRGEN) Training/export_language_fixtures.py --weights $(ABLATION) --trained-out Tests/Fixtures/language-ablation
 
 samples: deps
 	$(CXRGEN) -m cxrgen.samples --out Samples --sheet docs/images/contact-sheet.png

@@ -209,6 +209,9 @@ def main() -> None:
         rng.seed(epoch); rng.shuffle(order)
         started, seen = time.time(), 0
         for b in range(steps_per_epoch):
+            if (step >= args.steps if args.steps else elapsed >= budget) or (args.max_steps and step >= args.max_steps):
+                done = True                   # a resumed run whose budget is spent trains nothing more
+                break
             frozen = step < args.projector_steps
             for parameter in model.llm.parameters():
                 parameter.requires_grad_(not frozen)
@@ -237,6 +240,8 @@ def main() -> None:
             if step % 200 == 0:
                 torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "elapsed": elapsed,
                             "epoch": epoch, "history": history}, checkpoint)
+        if seen == 0:                         # nothing trained this epoch (a resumed, finished run)
+            break
         metrics = validate(model, val_rows, val_encoded, pad, args.ablation, args.max_length)
         history.append({"epoch": epoch, "step": step, "minutes": round(elapsed / 60, 2), "val": metrics})
         print(f"\nepoch {epoch} (step {step}, {elapsed / 60:.1f} min): " +

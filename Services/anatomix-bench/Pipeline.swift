@@ -7,6 +7,7 @@ import Tensor
 /// Studies/s of the three stage steps in one process (the in-process side of the streaming bench):
 /// every PNG of `folder` `copies` times as a `cxr.studies.v1` message with no tasks, one thread.
 func benchPipeline(model: String, folder: String, copies: Int) {
+    guard copies > 0 else { fail("pipeline needs copies >= 1") }
     do {
         ComputeThreads.set(1)
         let steps = try PipelineSteps(model: model, limits: PNGCodec.Limits())
@@ -33,9 +34,12 @@ func benchCodec(model: String, folder: String, copies: Int) {
         let steps = try PipelineSteps(model: model, limits: PNGCodec.Limits())
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".png") }.sorted()
         let images = try files.map { try Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent($0)) }
+        guard copies > 0, !images.isEmpty else { fail("codec needs at least one PNG in \(folder) and copies >= 1") }
         let wire = try (0..<copies).flatMap { c in
             try images.enumerated().map { try MessageCodec.encode(StudyMessage(studyID: "bench-\($0.offset)-c\(c)", image: .png($0.element), tasks: [])) }
         }
+        _ = try MessageCodec.encode(try steps.perception.run(try MessageCodec.decode(StudyMessage.self, schema: StudyMessage.schema,
+                                                                                      from: wire[0], maximumBytes: 1 << 26)))   // warm-up
         var decode = 0.0, perceive = 0.0, encode = 0.0
         func ms(_ start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
         for data in wire {

@@ -78,8 +78,8 @@ struct Eval: ParsableCommand {
         if limit > 0 { studies = Array(studies.prefix(limit)) }
         let root = URL(fileURLWithPath: manifest).deletingLastPathComponent()
         var language = LanguageEvaluation(limit: languageStudies, flipped: flipped, tasks: languageTasks)
-        language.catalogName = Dictionary(stage.catalog.anatomies.map { ($0.displayName, $0.name) }, uniquingKeysWith: { a, _ in a })
-        let plan = languageWanted ? language.plan(studies) : studies.map { _ in [] }
+        language.catalogName = Dictionary(stage.catalog.anatomies.map { ($0.displayName.lowercased(), $0.name) }, uniquingKeysWith: { a, _ in a })
+        let plan = languageWanted ? try language.plan(studies) : studies.map { _ in [] }
         let runner = EvalRunner(perception: stage, retrieval: languageWanted ? try RetrievalStage(modelDirectory: model) : nil,
                                 language: languageStage, limits: imageLimits.limits, workers: workers)
         let outcomes = try runner.run(studies, root: root, ask: { plan[$0] })
@@ -105,7 +105,8 @@ struct Eval: ParsableCommand {
             results["language_lr_identity"] = language.leftRightIdentity
         }
         let table = EvalTable(model: URL(fileURLWithPath: model).lastPathComponent, manifest: manifest, language: blocks,
-                              leftRight: language.leftRightIdentity, stageOne: collected, latency: latency).markdown()
+                              leftRight: language.leftRightIdentity, leftRightCounts: language.leftRight.mapValues(\.total),
+                              stageOne: collected, latency: latency).markdown()
         guard let out else { return }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let encoder = JSONEncoder()

@@ -26,14 +26,18 @@ struct LanguageEvaluation {
     var catalogName: [String: String] = [:]
     var decodeSeconds = 0.0, generated = 0, prefillSeconds = 0.0, promptTokens = 0
 
-    /// Which studies to ask (decided before the run, in manifest order) and with which examples.
-    func plan(_ studies: [ManifestStudy]) -> [[ManifestStudy.TaskExample]] {
+    /// Which studies to ask (decided before the run, in manifest order) and with which examples; a
+    /// grounding example whose answer has no box is an error here, before any model runs.
+    func plan(_ studies: [ManifestStudy]) throws -> [[ManifestStudy.TaskExample]] {
         var taken = [String: Int]()
-        return studies.map { study in
+        return try studies.map { study in
             guard study.variant == nil, study.flipped == false || flipped, let examples = study.tasks else { return [] }
             let group = study.flipped ? "flipped" : "plain"
             guard taken[group, default: 0] < limit else { return [] }
             let picked = examples.filter { tasks.contains($0.task) }
+            for e in picked where ["phrase_grounding", "anatomy_grounding"].contains(e.task) && TextMetrics.pixelBoxes(e.answer).isEmpty {
+                throw EvaluationError("study \(study.id): the \(e.task) answer \"\(e.answer.prefix(120))\" has no <box>(x1,y1),(x2,y2)</box> to score against")
+            }
             if !picked.isEmpty { taken[group, default: 0] += 1 }
             return picked
         }
@@ -62,18 +66,18 @@ struct LanguageEvaluation {
 
     /// Whether the model's box for "left X" / "right X" lies on X's side (nil: not a sided anatomy or no box).
     func sideVerdict(example: ManifestStudy.TaskExample, answer: TaskAnswer, study: ManifestStudy) -> Bool? {
-        guard let asked = GroundingTaskMetrics.referencePhrase(example.answer).map({ catalogName[$0] ?? $0 }),
-              let box = answer.boxes.first.flatMap({ Box($0) }) else { return nil }
+        guard let asked = GroundingTaskMetrics.referencePhrase(example.answer).map({ $0.lowercased() }).map({ catalogName[$0] ?? $0 }) else { return nil }
         let opposite: String
         if asked.hasPrefix("left ") { opposite = "right " + asked.dropFirst(5) }
         else if asked.hasPrefix("right ") { opposite = "left " + asked.dropFirst(6) }
         else { return nil }
         let truth = Dictionary(study.anatomies.map { ($0.name, $0.box) }, uniquingKeysWith: { a, _ in a })
         guard let same = truth[asked].flatMap({ Box($0) }), let other = truth[opposite].flatMap({ Box($0) }) else { return nil }
+        guard let box = answer.boxes.first.flatMap({ Box($0) }) else { return false }     // no box: not on the right side
         return box.iou(same) > box.iou(other)
     }
 
-    /// Left/right identity of the anatomy-grounding boxes per group.
+    /// Left/right identity of the anatomy-grounding boxes per group (an answer without a box counts as wrong).
     var leftRightIdentity: [String: Double] {
         leftRight.compactMapValues { $0.total == 0 ? nil : Double($0.correct) / Double($0.total) }
     }

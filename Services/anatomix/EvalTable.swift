@@ -39,6 +39,7 @@ struct EvalTable {
     let model: String, manifest: String
     let language: [String: LanguageScores]
     let leftRight: [String: Double]
+    let leftRightCounts: [String: Int]
     let stageOne: EvalCollection
     let latency: EvalLatency
 
@@ -73,10 +74,10 @@ struct EvalTable {
         row("report generation", "CheXpert-14 micro F1", p?.report?.text.chexpertF1, q?.report?.text.chexpertF1, p?.report?.text.n)
         row("report generation", "CheXpert-14 macro F1", p?.report?.text.chexpertMacroF1, q?.report?.text.chexpertMacroF1, p?.report?.text.n)
         row("report generation", "CheXpert micro F1 without No Finding", p?.report?.text.chexpertF1Findings, q?.report?.text.chexpertF1Findings, p?.report?.text.n)
-        row("grounded diagnosis", "CheXpert micro F1 without No Finding", p?.gd?.text.chexpertF1Findings, q?.gd?.text.chexpertF1Findings, p?.gd?.text.n)
         row("report generation", "finding-tuple F1", p?.report?.text.findingF1, q?.report?.text.findingF1, p?.report?.text.n)
         row("report generation", "every inserted finding stated with its side", p?.report?.findingsStated, q?.report?.findingsStated, p?.report?.nAbnormal)
         row("grounded diagnosis", "correct finding", p?.gd?.accuracy, q?.gd?.accuracy, p?.gd?.text.n)
+        row("grounded diagnosis", "CheXpert micro F1 without No Finding", p?.gd?.text.chexpertF1Findings, q?.gd?.text.chexpertF1Findings, p?.gd?.text.n)
         row("VQA (closed)", "accuracy", p?.vqa?.accuracy, q?.vqa?.accuracy, p?.vqa?.n)
         row("VQA (open)", "ROUGE-L", p?.vqaOpen?.rougeL, q?.vqaOpen?.rougeL, p?.vqaOpen?.n)
         row("image understanding", "micro-F1", p?.understanding?.microF1, q?.understanding?.microF1, p?.understanding?.n)
@@ -85,7 +86,7 @@ struct EvalTable {
         row("phrase grounding", "samples without a box", p?.phrase.map { Double($0.noBox) }, q?.phrase.map { Double($0.noBox) }, p?.phrase?.n)
         row("anatomy grounding (LM)", "mean IoU", p?.anatomy?.iou, q?.anatomy?.iou, p?.anatomy?.n)
         row("anatomy grounding (LM)", "mAP", p?.anatomy?.map, q?.anatomy?.map, p?.anatomy?.n)
-        row("anatomy grounding (LM)", "left/right identity (sided anatomies)", leftRight["plain"], leftRight["flipped"], nil)
+        row("anatomy grounding (LM)", "left/right identity (sided anatomies; no box = wrong)", leftRight["plain"], leftRight["flipped"], leftRightCounts["plain"])
         md += stageOneSection()
         if !latency.rows.isEmpty {
             md += "\n## Latency per study (one core each)\n\n| Stage | mean s | p50 s | p95 s | n |\n|---|---|---|---|---|\n"

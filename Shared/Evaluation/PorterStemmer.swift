@@ -19,8 +19,8 @@ public struct PorterStemmer: Sendable {
     /// The stem of `word`, lower-cased.
     public func stem(_ word: String) -> String {
         let lower = word.lowercased()
-        // NLTK looks the word up as given ("Dying" is not in its pool; "dying" is).
-        if let irregular = Self.irregularForms[word] { return irregular }
+        // NLTK 3.10.4 looks the lower-cased word up in its pool ("Dying" -> "die").
+        if let irregular = Self.irregularForms[lower] { return irregular }
         // NLTK tests the length of the word as given, before lower-casing.
         if word.unicodeScalars.count <= 2 { return lower }
         var letters = Letters(lower.unicodeScalars)

@@ -160,7 +160,8 @@ struct TextMetricsFixture: Decodable {
                      "plastered": "plaster", "motoring": "motor", "hopping": "hop", "filing": "file",
                      "happy": "happi", "enjoy": "enjoy", "relational": "relat", "generalizations": "gener",
                      "effusions": "effus", "enlarged": "enlarg", "dying": "die", "skies": "sky", "is": "is",
-                     "Lungs": "lung", "controlling": "control"]
+                     "Lungs": "lung", "controlling": "control",
+                     "Dying": "die", "Skies": "sky"]      // NLTK 3.10.4 looks the lower-cased word up in its pool
         for (word, stem) in cases { #expect(stemmer.stem(word) == stem, "\(word)") }
     }
 

@@ -7,7 +7,7 @@ import TestSupport
 import Testing
 @testable import Pipeline
 
-/// The default model folder end to end against PyTorch (Training/export_language_fixtures.py
+/// The default model folder and the global-features ablation end to end against PyTorch (Training/export_language_fixtures.py
 /// --weights): on the APM fixture's two canvases, Swift's perception -> retrieval -> prompt ->
 /// language model gives PyTorch's pooled image features, retrieved kinds, prompt ids, logits
 /// (within 1e-3) and greedy answers (identical tokens).

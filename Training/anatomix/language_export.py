@@ -37,6 +37,7 @@ def export_language(folder: Path, model, tokenizer, tokenizer_path: Path, traini
     digest = hashlib.sha256((lm / "model.safetensors").read_bytes() + (folder / "projectors.safetensors").read_bytes()).hexdigest()[:12]
     card_path = folder / "model.json"
     card = json.loads(card_path.read_text()) if card_path.exists() else {"name": folder.name, "training": {}}
+    card["name"] = folder.name          # a folder made by copying another's files (the ablation) names itself
     card["language"] = {"version": f"{datetime.date.today().isoformat()}.{digest}", "training": training}
     card_path.write_text(json.dumps(card, indent=1) + "\n")
     print(f"exported the language model to {folder} ({card['language']['version']})")
