@@ -48,8 +48,11 @@ struct Eval: ParsableCommand {
 
     @OptionGroup(title: "Image limits") var imageLimits: ImageLimitOptions
 
+    /// The names given to --tasks, as written.
+    var given: Set<String> { Set(tasks.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }) }
+
     var requested: Set<String> {
-        var names = Set(tasks.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+        var names = given
         if names.remove("all") != nil { names.formUnion(Self.stageOne.union(["language"])) }
         if names.remove("language") != nil { names.formUnion(LanguageEvaluation.taskNames.keys) }
         return names
@@ -58,7 +61,7 @@ struct Eval: ParsableCommand {
     var languageTasks: Set<String> { Set(requested.compactMap { LanguageEvaluation.taskNames[$0] }) }
 
     func validate() throws {
-        let unknown = Set(tasks.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }).subtracting(Self.known)
+        let unknown = given.subtracting(Self.known)
         guard unknown.isEmpty else {
             throw ValidationError("unknown task(s) \(unknown.sorted().joined(separator: ", ")); choose from \(Self.known.sorted().joined(separator: ", "))")
         }
@@ -89,8 +92,11 @@ struct Eval: ParsableCommand {
             language.add(study: study, index: i, examples: plan[i], answers: outcome.answers)
         }
         var results = [String: any Encodable]()
-        let stageOne = requested.contains("anatomy") ? collected.anatomyBlocks() : [:]
-        results.merge(stageOne, uniquingKeysWith: { a, _ in a })
+        let anatomy = collected.anatomyResults()
+        if requested.contains("anatomy") {
+            collected.printAnatomy(anatomy)
+            results.merge(anatomy.mapValues { $0 as any Encodable }, uniquingKeysWith: { a, _ in a })
+        }
         if requested.contains("retrieval") { results["retrieval"] = collected.retrievalBlock() }
         if requested.contains("labels") {
             results["labels"] = collected.labelBlock(labels: stage.catalog.chexpertLabels, threshold: Double(PerceptionStage.labelThreshold))
@@ -106,7 +112,7 @@ struct Eval: ParsableCommand {
         }
         let table = EvalTable(model: URL(fileURLWithPath: model).lastPathComponent, manifest: manifest, language: blocks,
                               leftRight: language.leftRightIdentity, leftRightCounts: language.leftRight.mapValues(\.total),
-                              stageOne: collected, latency: latency).markdown()
+                              stageOne: anatomy, latency: latency).markdown()
         guard let out else { return }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let encoder = JSONEncoder()

@@ -63,27 +63,41 @@ struct EvalCollection {
         }
     }
 
-    func anatomyBlocks() -> [String: any Encodable] {
-        var out = [String: any Encodable]()
+    /// Anatomy groups in the order they are reported.
+    static let groupOrder = ["anatomy", "anatomy_flipped", "anatomy_pad", "anatomy_crop", "anatomy_collimation", "anatomy_hires"]
+
+    /// The groups present, known ones first.
+    var orderedGroups: [String] { Self.groupOrder.filter { groups[$0] != nil } + groups.keys.filter { !Self.groupOrder.contains($0) }.sorted() }
+
+    /// Scores per anatomy group, each variant group with the mean IoU of the plain renders it was made from.
+    func anatomyResults() -> [String: AnatomyResult] {
+        var out = [String: AnatomyResult]()
         let plain = groups["anatomy"].map { AnatomyGroundingMetrics.perStudyIoU(predictions: $0.pred, truths: $0.truth) }
         let plainByID = Dictionary(zip(groups["anatomy"]?.ids ?? [], plain ?? []), uniquingKeysWith: { a, _ in a })
-        let order = ["anatomy", "anatomy_flipped", "anatomy_pad", "anatomy_crop", "anatomy_collimation", "anatomy_hires"]
-        for key in order + groups.keys.filter({ !order.contains($0) }).sorted() {
+        for key in orderedGroups {
             guard let g = groups[key] else { continue }
-            let s = AnatomyGroundingMetrics.score(predictions: g.pred, truths: g.truth)
-            let lr = AnatomyGroundingMetrics.leftRightIdentity(predictions: g.pred, truths: g.truth)
-            var block = AnatomyResult(scores: s, leftRightIdentity: lr, sourceIoU: nil)
-            var line = String(format: "  mean IoU %.3f   mAP %.3f   left/right identity %.1f%%   boxes %d", s.iou, s.map, lr * 100, s.n)
+            var block = AnatomyResult(scores: AnatomyGroundingMetrics.score(predictions: g.pred, truths: g.truth),
+                                      leftRightIdentity: AnatomyGroundingMetrics.leftRightIdentity(predictions: g.pred, truths: g.truth),
+                                      sourceIoU: nil)
             if key != "anatomy" && key != "anatomy_flipped" {
                 let sources = g.sources.compactMap { plainByID[$0] }
-                if !sources.isEmpty {
-                    let source = sources.reduce(0, +) / Double(sources.count)
-                    block.sourceIoU = source
-                    line += String(format: "   (their plain renders %.3f, change %+.3f)", source, s.iou - source)
-                }
-            } else if key == "anatomy_flipped", let p = groups["anatomy"] {
-                let base = AnatomyGroundingMetrics.score(predictions: p.pred, truths: p.truth)
-                line += String(format: "   (change vs plain %+.3f)", s.iou - base.iou)
+                if !sources.isEmpty { block.sourceIoU = sources.reduce(0, +) / Double(sources.count) }
+            }
+            out[key] = block
+        }
+        return out
+    }
+
+    /// Prints `results` (from `anatomyResults`) as `eval` reports them.
+    func printAnatomy(_ results: [String: AnatomyResult]) {
+        for key in orderedGroups {
+            guard let block = results[key], let g = groups[key] else { continue }
+            let s = block.scores
+            var line = String(format: "  mean IoU %.3f   mAP %.3f   left/right identity %.1f%%   boxes %d", s.iou, s.map, block.leftRightIdentity * 100, s.n)
+            if let source = block.sourceIoU {
+                line += String(format: "   (their plain renders %.3f, change %+.3f)", source, s.iou - source)
+            } else if key == "anatomy_flipped", let base = results["anatomy"] {
+                line += String(format: "   (change vs plain %+.3f)", s.iou - base.scores.iou)
             }
             let title = key == "anatomy" ? "studies" : key == "anatomy_flipped" ? "flipped studies (other studies)"
                 : "\(key.dropFirst("anatomy_".count)) variants"
@@ -93,9 +107,7 @@ struct EvalCollection {
                     print("  " + name.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: "%.3f", value))
                 }
             }
-            out[key] = block
         }
-        return out
     }
 
     func retrievalBlock() -> [String: [String: RetrievalScores]] {

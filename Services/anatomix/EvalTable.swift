@@ -40,7 +40,7 @@ struct EvalTable {
     let language: [String: LanguageScores]
     let leftRight: [String: Double]
     let leftRightCounts: [String: Int]
-    let stageOne: EvalCollection
+    let stageOne: [String: AnatomyResult]
     let latency: EvalLatency
 
     func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }
@@ -97,16 +97,14 @@ struct EvalTable {
 
     /// Stage one's anatomy boxes: flip robustness and the per-anatomy IoU table.
     func stageOneSection() -> String {
-        guard let plain = stageOne.groups["anatomy"] else { return "" }
-        let s = AnatomyGroundingMetrics.score(predictions: plain.pred, truths: plain.truth)
+        guard let s = stageOne["anatomy"]?.scores else { return "" }
         var md = "\n## Stage one (APM boxes; change in IoU against the plain studies)\n\n| Group | mean IoU | mAP | left/right identity | boxes |\n|---|---|---|---|---|\n"
         let titled = [("anatomy", "studies"), ("anatomy_flipped", "flipped studies (other studies)"), ("anatomy_pad", "padded variants"),
                       ("anatomy_crop", "cropped variants"), ("anatomy_collimation", "collimated variants"), ("anatomy_hires", "512 px variants")]
         for (key, title) in titled {
-            guard let g = stageOne.groups[key] else { continue }
-            let t = AnatomyGroundingMetrics.score(predictions: g.pred, truths: g.truth)
-            let lr = AnatomyGroundingMetrics.leftRightIdentity(predictions: g.pred, truths: g.truth)
-            md += "| \(title) | \(f(t.iou))\(key == "anatomy" ? "" : String(format: " (%+.3f)", t.iou - s.iou)) | \(f(t.map)) | \(String(format: "%.1f%%", lr * 100)) | \(t.n) |\n"
+            guard let g = stageOne[key] else { continue }
+            let t = g.scores
+            md += "| \(title) | \(f(t.iou))\(key == "anatomy" ? "" : String(format: " (%+.3f)", t.iou - s.iou)) | \(f(t.map)) | \(String(format: "%.1f%%", g.leftRightIdentity * 100)) | \(t.n) |\n"
         }
         md += "\n| Anatomy | IoU |\n|---|---|\n"
         for (name, v) in s.perAnatomy.sorted(by: { $0.value < $1.value }) { md += "| \(name) | \(f(v)) |\n" }

@@ -14,7 +14,6 @@ struct MiniLMEmbedder: TextEmbedder {
     func sentenceEmbeddings(_ texts: [String]) throws -> [[Float]] {
         guard !texts.isEmpty else { return [] }
         let e = try encoder.embed(texts)                         // [n, D], unit rows
-        let d = e.shape[1]
-        return (0..<texts.count).map { Array(e.storage[($0 * d)..<(($0 + 1) * d)]) }
+        return (0..<texts.count).map { e.rows($0..<($0 + 1)).storage }
     }
 }

@@ -44,8 +44,7 @@ import Testing
         wrong.add(sample("report_generation", "Generate report:\n", truth: effusionReport, text: "Small right pneumothorax."), findings: effusion)
         right.add(sample("report_generation", "Generate report:\n", truth: "No pleural effusion. Lungs are clear.", text: "No pleural effusion. Lungs are clear."), findings: none)
         wrong.add(sample("report_generation", "Generate report:\n", truth: "No pleural effusion. Lungs are clear.", text: "Cardiomegaly."), findings: none)
-        let metrics = TextGenerationMetrics(embedder: WordHashEmbedder(), meteor: Meteor(wordNet: try loadedWordNet()),
-                                            clinical: ClinicalMetrics(anatomyNames: ["left lung", "right lung"]))
+        let metrics = try textMetrics(anatomies: ["left lung", "right lung"])
         let r = try right.scores(with: metrics), w = try wrong.scores(with: metrics)
         #expect(r.anatomy?.iou == 1)
         #expect(abs((r.anatomy?.map ?? 0) - 1) < 1e-9, "pycocotools divides by tp + fp + eps")
@@ -72,8 +71,7 @@ import Testing
         m.add(sample("vqa", "What is seen in the left lung?", truth: "Left lung is healthy.", text: "Left lung is healthy."), findings: none)
         m.add(sample("image_understanding", "Identify any diseases visible", truth: "Edema.", text: "Edema."), findings: none)
         m.add(sample("report_generation", "Generate report:\n", truth: "No effusion.", text: "No effusion."), findings: none)
-        let metrics = TextGenerationMetrics(embedder: WordHashEmbedder(), meteor: Meteor(wordNet: try loadedWordNet()),
-                                            clinical: ClinicalMetrics(anatomyNames: ["left lung"]))
+        let metrics = try textMetrics(anatomies: ["left lung"])
         let object = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(try m.scores(with: metrics))) as? [String: [String: Any]]
         let blocks = try #require(object)
         let text: Set<String> = ["rouge_l", "bleu4", "meteor", "bertscore", "chexpert_f1", "chexpert_macro_f1", "chexpert_f1_findings", "finding_f1", "n"]
@@ -87,10 +85,11 @@ import Testing
         for (block, keys) in expected { #expect(Set(blocks[block]?.keys ?? [:].keys) == keys, "\(block): \(blocks[block] ?? [:])") }
     }
 
-    func loadedWordNet() throws -> WordNet {
-        let w = WordNet()
-        try w.load()
-        return w
+    /// The text scores with the word-hash embedder and the installed WordNet (loaded now, so a missing one fails here).
+    func textMetrics(anatomies: [String]) throws -> TextGenerationMetrics {
+        let wordNet = WordNet()
+        try wordNet.load()
+        return TextGenerationMetrics(embedder: WordHashEmbedder(), meteor: Meteor(wordNet: wordNet), clinical: ClinicalMetrics(anatomyNames: anatomies))
     }
 
     @Test func pixelBoxesAreReadFromGroundTruthAnswers() {
