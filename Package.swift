@@ -37,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian packages (see `make deps`).
@@ -57,7 +59,10 @@ let package = Package(
         library("Retrieval", dependencies: ["Tensor"]),
         library("Evaluation"),
         library("Pipeline", dependencies: ["Models", "Imaging", "Retrieval", "Tensor", "Language", "Contracts"]),
-        library("Workers", dependencies: ["Contracts", "Messaging", "Pipeline", "Retrieval", "Tensor",
+        library("Operations", dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                                             .product(name: "NIOHTTP1", package: "swift-nio")]),
+        library("Workers", dependencies: ["Contracts", "Messaging", "Pipeline", "Retrieval", "Tensor", "Operations",
+                                          .product(name: "Prometheus", package: "swift-prometheus"),
                                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                           .product(name: "Logging", package: "swift-log")]),
 
@@ -87,7 +92,7 @@ let package = Package(
         tests("Retrieval", dependencies: ["Retrieval", "Tensor"]),
         tests("Evaluation", dependencies: ["Evaluation"]),
         tests("Pipeline", dependencies: ["Pipeline", "Imaging", "Models"]),
-        tests("Workers", dependencies: ["Workers", "Contracts", "Messaging", "Pipeline", "Imaging"]),
+        tests("Workers", dependencies: ["Workers", "Contracts", "Messaging", "Pipeline", "Imaging", "Operations"]),
         // Broker-backed tests (Tansu + the worker executables); `make test` runs them with the rest.
         .testTarget(name: "IntegrationTests", dependencies: ["Contracts", "Messaging", "Pipeline", "Imaging", "TestSupport"],
                     path: "Tests/IntegrationTests", swiftSettings: strict),

@@ -10,10 +10,12 @@ do not move), so only the label logits change: logits = the model's own + the br
 branch's classifier zero-initialised (epoch 0 starts at the model's AUROC). Same data pipeline as
 train_apm.py: real-shape variants for `--shapes` of the images, the inference letterbox, affine and
 flip (p 0.5); BCE with the same positive weights on the image labels, plus (`--dense`, default 1) a
-BCE on the branch's per-position logits against the generator's finding boxes (a position inside a
-finding's box is positive for that finding's labels, every other position negative): trained on the
-image labels alone the pooled branch learned a near-constant offset (validation AUROC unchanged to
-four digits after two epochs), the boxes tell it where a catheter or a fracture is. Validation AUROC
+BCE on the branch's per-position logits against the generator's finding masks (a position whose cell
+overlaps one of a finding's mask cells is positive for that finding's labels, every other position
+negative). Trained on the image labels alone the pooled branch learned a near-constant offset
+(validation AUROC unchanged to four digits after two epochs); against the finding *boxes* it learned
+where a catheter usually lies (its whole box was positive) but not to tell the line from a rib edge;
+the masks (`cxrgen.study.mask_cells`, 4-pixel cells at 256 px) mark the line itself. Validation AUROC
 per label after every epoch; `last.pt` in --run resumes (--resume). Export rewrites config.json,
 apm.safetensors and model.json.
 """
@@ -42,16 +44,22 @@ LABELS = ["No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opac
 
 
 MAX_FINDINGS = 8
+MAX_CELLS = 128       # cells of a finding's mask (cxrgen.study.MASK_CELLS)
 
 
 class FindingStudies(Studies):
-    """Studies plus each study's finding boxes (normalised canvas xyxy, up to MAX_FINDINGS) appended to
-    the anatomy boxes, so `augment` moves them too, and their CheXpert labels [MAX_FINDINGS, 14]."""
+    """Studies plus each study's findings (up to MAX_FINDINGS): their mask cells (normalised canvas xyxy,
+    MAX_CELLS per finding; a record without a mask gives its box as its one cell) appended to the anatomy
+    boxes, so `augment` moves them too, and their CheXpert labels [MAX_FINDINGS, 14]."""
 
     def __getitem__(self, i: int):
         x, box, r = self.render(i)
         findings = [f for f in r["findings"] if f.get("box")][:MAX_FINDINGS]
-        boxes = [a["box"] for a in r["anatomies"]] + [f["box"] for f in findings] + [[0, 0, 0, 0]] * (MAX_FINDINGS - len(findings))
+        cells = []
+        for j in range(MAX_FINDINGS):
+            own = (findings[j].get("mask") or [findings[j]["box"]])[:MAX_CELLS] if j < len(findings) else []
+            cells += own + [[0, 0, 0, 0]] * (MAX_CELLS - len(own))
+        boxes = [a["box"] for a in r["anatomies"]] + cells
         xyxy = torch.tensor(box.to_canvas(boxes) / self.size, dtype=torch.float32)
         labels = torch.tensor(list(r["labels"].values()), dtype=torch.float32)
         names = list(r["labels"].keys())
@@ -62,18 +70,23 @@ class FindingStudies(Studies):
         return x, xyxy, labels, finding_labels
 
 
-def dense_targets(boxes: torch.Tensor, finding_labels: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """boxes [B, F, 4] normalised xyxy, finding_labels [B, F, L] -> [B, L, h, w]: 1 where a cell's centre
-    lies in a box of that label (boxes thinner than a cell still mark the cell they cross)."""
+def dense_targets(cells: torch.Tensor, finding_labels: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """cells [B, F * MAX_CELLS, 4] normalised xyxy, finding_labels [B, F, L] -> [B, L, h, w]: 1 where a
+    position's cell overlaps a mask cell of a finding with that label (a 4-pixel cell of a catheter marks
+    the positions the line crosses, not its whole box as the box targets did)."""
+    b, f = finding_labels.shape[:2]
+    cells = cells.reshape(b, f, -1, 4)
     cy = (torch.arange(h) + 0.5) / h
     cx = (torch.arange(w) + 0.5) / w
     half_y, half_x = 0.5 / h, 0.5 / w
-    x1 = boxes[..., 0, None, None] - half_x; x2 = boxes[..., 2, None, None] + half_x     # widened by half a cell
-    y1 = boxes[..., 1, None, None] - half_y; y2 = boxes[..., 3, None, None] + half_y
-    inside = ((cx[None, None, None, :] >= x1) & (cx[None, None, None, :] <= x2) &
-              (cy[None, None, :, None] >= y1) & (cy[None, None, :, None] <= y2)).float()    # [B, F, h, w]
-    valid = (boxes[..., 2] > boxes[..., 0]).float()[..., None, None]
-    return torch.einsum("bfhw,bfl->blhw", inside * valid, finding_labels).clamp(max=1)
+    x1 = cells[..., 0, None, None] - half_x; x2 = cells[..., 2, None, None] + half_x     # overlap = centre within half a position
+    y1 = cells[..., 1, None, None] - half_y; y2 = cells[..., 3, None, None] + half_y
+    valid = cells[..., 2] > cells[..., 0]                                                  # [B, F, C]
+    inside = torch.zeros(b, f, h, w)
+    for c in range(cells.shape[2]):                                                        # a loop keeps memory at [B, F, h, w]
+        hit = ((cx >= x1[:, :, c]) & (cx <= x2[:, :, c]) & (cy[:, None] >= y1[:, :, c]) & (cy[:, None] <= y2[:, :, c]))
+        inside = torch.maximum(inside, (hit & valid[:, :, c, None, None]).float())
+    return torch.einsum("bfhw,bfl->blhw", inside, finding_labels).clamp(max=1)
 
 
 def load_model(folder: Path, width: int, stem: int) -> AnatomyPerceptionModule:
@@ -190,7 +203,7 @@ def main() -> None:
             positions = head.position_logits(images, stride4, stride8)                   # [B, 14, h, w]
             loss = F.binary_cross_entropy_with_logits(base + head.pool(positions), labels, pos_weight=pos_weight)
             if args.dense:
-                target = dense_targets(moved[:, -MAX_FINDINGS:], finding_labels, positions.shape[2], positions.shape[3])
+                target = dense_targets(moved[:, 36:], finding_labels, positions.shape[2], positions.shape[3])
                 loss = loss + args.dense * F.binary_cross_entropy_with_logits(positions, target, pos_weight=torch.tensor(20.0))
             optimizer.zero_grad(); loss.backward(); optimizer.step(); scheduler.step(); step += 1
             head_seconds += time.time() - t

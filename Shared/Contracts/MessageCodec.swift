@@ -24,6 +24,10 @@ public enum MessageCodec {
             throw ContractError(.unsupportedSchema, "the message's schema is \(peek.schema.map { "'\($0.prefix(64))'" } ?? "missing"); this topic carries '\(schema)'")
         }
         do { return try JSONDecoder().decode(M.self, from: data) } catch {
+            if case let DecodingError.dataCorrupted(context) = error, context.codingPath.isEmpty {
+                // The peek read only `schema`: invalid UTF-8 or syntax elsewhere in the document is bad JSON too.
+                throw ContractError(.badJSON, "the message is not valid JSON (\(shortReason(error))); producers must send UTF-8 JSON")
+            }
             throw ContractError(.schemaViolation, "\(schema): \(shortReason(error)) (see Schemas/\(schema).json)")
         }
     }

@@ -16,7 +16,10 @@ public struct StudyMessage: Codable, Sendable, Equatable {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             switch (try c.decodeIfPresent(String.self, forKey: .png), try c.decodeIfPresent(String.self, forKey: .uri)) {
             case let (base64?, nil):
-                guard !base64.isEmpty, let data = Data(base64Encoded: base64) else {
+                guard !base64.isEmpty else {
+                    throw DecodingError.dataCorruptedError(forKey: .png, in: c, debugDescription: "png_base64 is empty; send the PNG's bytes")
+                }
+                guard let data = Data(base64Encoded: base64) else {
                     throw DecodingError.dataCorruptedError(forKey: .png, in: c, debugDescription: "png_base64 is not base64")
                 }
                 self = .png(data)

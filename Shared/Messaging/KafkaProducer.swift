@@ -42,6 +42,8 @@ public final class KafkaConsumer: RecordConsumer {
     public func pause() throws(MessagingError) { try client.setPaused(true) }
     public func resume() throws(MessagingError) { try client.setPaused(false) }
     public func close() { client.close() }
+    public func lag() -> Int? { client.lag() }
+    public var hasJoinedGroup: Bool { client.rebalances.hasJoined }
 
     /// Partitions assigned and revoked so far (rebalance callbacks).
     public var rebalanceCounts: (assigned: Int, revoked: Int) { client.rebalances.counts }

@@ -102,4 +102,13 @@ public protocol RecordConsumer: AnyObject {
     func resume() throws(MessagingError)
     /// Commits what was marked and leaves the group.
     func close()
+    /// Records waiting on the assigned partitions (nil: not known).
+    func lag() -> Int?
+    /// Whether the consumer is in its group and can be given work (readiness).
+    var hasJoinedGroup: Bool { get }
+}
+
+extension RecordConsumer {
+    public func lag() -> Int? { nil }
+    public var hasJoinedGroup: Bool { true }
 }

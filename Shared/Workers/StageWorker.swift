@@ -2,12 +2,16 @@ public import Contracts
 import Foundation
 public import Messaging
 
-/// Counts a worker keeps (what `/metrics` will serve, what tests check).
+/// Counts a worker keeps (what tests check; `/metrics` serves each as `anatomix_<name>_total`).
 public final class WorkerCounters: @unchecked Sendable {   // guarded by `lock`
     private let lock = NSLock()
     private var values: [String: Int] = [:]
-    public init() {}
-    func add(_ name: String, _ n: Int = 1) { lock.withLock { values[name, default: 0] += n } }
+    private let telemetry: WorkerTelemetry?
+    public init(telemetry: WorkerTelemetry? = nil) { self.telemetry = telemetry }
+    func add(_ name: String, _ n: Int = 1) {
+        lock.withLock { values[name, default: 0] += n }
+        telemetry?.count(name, n)
+    }
     public subscript(_ name: String) -> Int { lock.withLock { values[name] ?? 0 } }
     public var all: [String: Int] { lock.withLock { values } }
 }
@@ -32,6 +36,8 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
         public var maximumBackoff = 10.0
         /// Touched at most every 5 s while the loop runs (a container health check reads its age).
         public var heartbeatFile: String?
+        /// Metrics and health state (`/metrics`, `/healthz`, `/readyz`); nil: none kept.
+        public var telemetry: WorkerTelemetry?
         public init(workerID: String) { self.workerID = workerID }
     }
 
@@ -42,7 +48,7 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     let consumer: any RecordConsumer
     let producer: any RecordProducer
     public let settings: Settings
-    public let counters = WorkerCounters()
+    public let counters: WorkerCounters
     /// Called between records (the retrieval indexer follows the bank topic here).
     public var between: (() -> Void)?
     /// Told the code and reason of every dead letter (logging).
@@ -52,6 +58,7 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
 
     public init(handler: any StageHandler, consumer: any RecordConsumer, producer: any RecordProducer, settings: Settings) {
         (self.handler, self.consumer, self.producer, self.settings) = (handler, consumer, producer, settings)
+        counters = WorkerCounters(telemetry: settings.telemetry)
     }
 
     /// Asks `run` to return after the record in hand (thread-safe).
@@ -61,7 +68,7 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     /// Processes records until `stop()`, `limit` records, or (with `idleExit`) that many seconds
     /// without a record once one arrived or `idleExit` passed; then commits what was processed.
     public func run(limit: Int = .max, idleExit: Double? = nil) throws(MessagingError) {
-        var done = 0, lastRecord = Date(), lastBeat = Date.distantPast
+        var done = 0, lastRecord = Date(), lastBeat = Date.distantPast, lastLag = Date.distantPast
         var window = [InFlight]()
         defer {
             settle(&window, all: true)                   // what was acknowledged is marked; the rest is redelivered
@@ -71,6 +78,11 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
             if let file = settings.heartbeatFile, Date().timeIntervalSince(lastBeat) > 5 {
                 lastBeat = Date()
                 FileManager.default.createFile(atPath: file, contents: Data(String(lastBeat.timeIntervalSince1970).utf8))
+            }
+            if let telemetry = settings.telemetry {
+                telemetry.turn(ready: consumer.hasJoinedGroup)
+                telemetry.inFlight.set(Int64(window.count))
+                if Date().timeIntervalSince(lastLag) >= 1, let lag = consumer.lag() { lastLag = Date(); telemetry.lag.set(Int64(lag)) }
             }
             between?()
             settle(&window, all: window.count >= settings.window)
@@ -105,6 +117,8 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
         counters.add("received")
         var outputs: [OutgoingRecord]
         var reason: ContractError?
+        let started = ContinuousClock.now
+        defer { settings.telemetry?.latency.record(ContinuousClock.now - started) }
         do {
             outputs = try handler.handle(record).map {      // which replica made it (tracing; tests of scaling)
                 OutgoingRecord(topic: $0.topic, key: $0.key, value: $0.value, headers: $0.headers.merging([Self.workerHeader: settings.workerID]) { a, _ in a })
@@ -176,7 +190,10 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
 
     /// The dead letter of `record`; `inline: false` leaves the payload out (its digest and size stay).
     func deadLetter(_ record: IncomingRecord, _ error: ContractError, inline: Bool = true) -> OutgoingRecord {
-        if inline { onDeadLetter?(error.code.rawValue, error.message) }
+        if inline {
+            onDeadLetter?(error.code.rawValue, error.message)
+            settings.telemetry?.deadLetter(code: error.code.rawValue)
+        }
         let message = DeadLetterMessage(studyID: Self.studyID(in: record, peekLimit: settings.peekBytes),
                                         source: .init(topic: record.topic, partition: record.partition, offset: record.offset),
                                         stage: handler.stage, error: error, payload: record.value, inlineLimit: inline ? settings.deadLetterInlineBytes : -1,

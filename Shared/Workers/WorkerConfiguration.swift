@@ -17,6 +17,10 @@ public struct WorkerConfiguration: Sendable {
     public var lookup: RetrievalStage.Lookup
     public var maxNewTokens: Int?
     public var heartbeatFile: String?
+    /// `/metrics`, `/healthz` and `/readyz` on this host and port (nil: not served).
+    public var operationsHost = "0.0.0.0"
+    public var operationsPort: Int?
+    public var stallSeconds = 120.0
 
     /// (variable, default, meaning), for `--help` and the README.
     public static let variables: [(String, String, String)] = [
@@ -39,6 +43,9 @@ public struct WorkerConfiguration: Sendable {
         ("ANATOMIX_LOOKUP", "calibrated", "retrieval lookup: calibrated or nearest (the published one)"),
         ("ANATOMIX_MAX_NEW_TOKENS", "(the model's)", "most tokens generated per task"),
         ("ANATOMIX_HEARTBEAT_FILE", "(none)", "file touched every 5 s while the worker loop runs (container health checks)"),
+        ("ANATOMIX_OPS_PORT", "(none: not served)", "HTTP port of GET /metrics (Prometheus), /healthz and /readyz; 0 picks a free one"),
+        ("ANATOMIX_OPS_HOST", "0.0.0.0", "address the operations endpoints listen on"),
+        ("ANATOMIX_HEALTH_STALL_S", "120", "/healthz fails after this many seconds without a worker loop turn"),
     ]
 
     public static func fromEnvironment(stage: String, _ env: [String: String] = ProcessInfo.processInfo.environment) throws -> WorkerConfiguration {
@@ -82,11 +89,15 @@ public struct WorkerConfiguration: Sendable {
             throw ConfigurationError("ANATOMIX_LOOKUP=\(lookupText) is not calibrated or nearest")
         }
         let maxNewTokens = value("ANATOMIX_MAX_NEW_TOKENS") == nil ? nil : try integer("ANATOMIX_MAX_NEW_TOKENS", 0, 1...4096)
-        return WorkerConfiguration(stage: stage, kafka: kafka, model: value("ANATOMIX_MODEL") ?? "Weights/anatomix-tiny",
+        var c = WorkerConfiguration(stage: stage, kafka: kafka, model: value("ANATOMIX_MODEL") ?? "Weights/anatomix-tiny",
                                    imageRoot: value("ANATOMIX_IMAGE_ROOT"), threads: try integer("ANATOMIX_THREADS", 1, 1...256),
                                    maximumMessageBytes: maximumMessageBytes, imageLimits: limits,
                                    deadLetterInlineBytes: try integer("ANATOMIX_DEADLETTER_INLINE_BYTES", 1 << 20, 0...(1 << 30)),
                                    lookup: lookup, maxNewTokens: maxNewTokens, heartbeatFile: value("ANATOMIX_HEARTBEAT_FILE"))
+        c.operationsPort = value("ANATOMIX_OPS_PORT") == nil ? nil : try integer("ANATOMIX_OPS_PORT", 0, 0...65_535)
+        c.operationsHost = value("ANATOMIX_OPS_HOST") ?? c.operationsHost
+        c.stallSeconds = Double(try integer("ANATOMIX_HEALTH_STALL_S", 120, 5...86_400))
+        return c
     }
 }
 

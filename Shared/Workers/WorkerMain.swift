@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 public import Logging
 public import Messaging
+import Operations
 import Pipeline
 import ServiceLifecycle
 import Tensor
@@ -22,10 +23,21 @@ public enum WorkerMain {
         do {
             let configuration = try WorkerConfiguration.fromEnvironment(stage: stage)
             ComputeThreads.set(configuration.threads)
-            let worker = try makeWorker(configuration, logger: logger)
+            let telemetry = WorkerTelemetry(stage: stage, stallSeconds: configuration.stallSeconds)
+            var server: OperationsServer?
+            if let port = configuration.operationsPort {        // up before the model loads: /healthz says "starting"
+                server = try OperationsServer(host: configuration.operationsHost, port: port) { telemetry.respond(path: $0) }
+                logger.info("operations endpoints", metadata: ["address": .string("\(configuration.operationsHost):\(server?.port ?? port)"),
+                                                               "paths": "/metrics /healthz /readyz"])
+            }
+            defer { server?.close() }
+            let loading = ContinuousClock.now
+            let worker = try makeWorker(configuration, logger: logger, telemetry: telemetry)
+            let loaded = ContinuousClock.now - loading
+            telemetry.modelLoaded(seconds: Double(loaded.components.seconds) + Double(loaded.components.attoseconds) * 1e-18)
             logger.info("started", metadata: ["bootstrap": .string(configuration.kafka.bootstrapServers), "group": .string(configuration.kafka.groupID ?? ""),
                                               "model": .string(configuration.model), "input": .string(worker.handler.inputTopic.rawValue)])
-            let group = ServiceGroup(configuration: .init(services: [StageService(worker: worker, logger: logger)],
+            let group = ServiceGroup(configuration: .init(services: [StageService(worker: worker, telemetry: telemetry, logger: logger)],
                                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
             logger.info("stopped", metadata: worker.counters.all.mapValues { .stringConvertible($0) })
@@ -37,7 +49,8 @@ public enum WorkerMain {
     }
 
     /// The worker of `c.stage`; `start` overrides the group's offsets (`anatomix replay`).
-    public static func makeWorker(_ c: WorkerConfiguration, logger: Logger, start: KafkaConsumer.StartPosition? = nil) throws -> StageWorker {
+    public static func makeWorker(_ c: WorkerConfiguration, logger: Logger, start: KafkaConsumer.StartPosition? = nil,
+                                  telemetry: WorkerTelemetry? = nil) throws -> StageWorker {
         let producer = try KafkaProducer(configuration: c.kafka)
         let handler: any StageHandler
         var between: (() -> Void)?
@@ -69,6 +82,7 @@ public enum WorkerMain {
         var settings = StageWorker.Settings(workerID: c.kafka.clientID)
         settings.deadLetterInlineBytes = c.deadLetterInlineBytes
         settings.heartbeatFile = c.heartbeatFile
+        settings.telemetry = telemetry
         let worker = StageWorker(handler: handler, consumer: consumer, producer: producer, settings: settings)
         worker.between = between
         worker.onDeadLetter = { code, message in logger.warning("dead letter", metadata: ["code": .string(code), "reason": .string(message)]) }
@@ -80,6 +94,7 @@ public enum WorkerMain {
 /// after the record in hand and commits.
 struct StageService: Service {
     let worker: StageWorker
+    let telemetry: WorkerTelemetry
     let logger: Logger
 
     func run() async throws {
@@ -91,8 +106,9 @@ struct StageService: Service {
                 thread.name = "stage-worker"
                 thread.start()
             }
-        } onGracefulShutdown: { [worker, logger] in
+        } onGracefulShutdown: { [worker, telemetry, logger] in
             logger.info("draining")
+            telemetry.draining()
             worker.stop()
         }
     }

@@ -47,17 +47,21 @@ import Testing
 
     @Test func fiftyStudiesThroughTheWorkersMatchAnalyzeAndPoisonIsDeadLettered() throws {
         let broker = try Broker()
-        let workers = [try WorkerProcess("perception-worker", broker: broker, id: "perception-a"),
+        let opsPort = try Broker.freePort()
+        let workers = [try WorkerProcess("perception-worker", broker: broker, id: "perception-a", environment: ["ANATOMIX_OPS_PORT": String(opsPort)]),
                        try WorkerProcess("retrieval-indexer", broker: broker, id: "retrieval-a"),
                        try WorkerProcess("language-worker", broker: broker, id: "language-a")]
         defer { workers.forEach { $0.stop() } }
-        let studies = Self.studies(50, prefix: "it") { i in
+        var studies = Self.studies(50, prefix: "it") { i in
             i % 17 == 0 ? [TaskRequest(task: "anatomy-grounding", anatomy: "left lung")] : i % 17 == 1 ? [TaskRequest(task: "report")] : []
         }
+        let patient = "Doe^Jane Q"                         // a fake patient name in metadata: no log line may carry it
+        studies[3] = StudyMessage(studyID: studies[3].studyID, image: studies[3].image, metadata: ["PatientName": patient], tasks: [])
         try Self.submit(studies, broker: broker)
         let producer = try KafkaProducer(configuration: broker.configuration(client: "poison"))
         try producer.send([OutgoingRecord(topic: Topic.studies.rawValue, key: "poison-image",
-                                          value: try MessageCodec.encode(StudyMessage(studyID: "poison-image", image: .png(Data("not a png".utf8)), tasks: []))),
+                                          value: try MessageCodec.encode(StudyMessage(studyID: "poison-image", image: .png(Data("not a png".utf8)),
+                                                                                      metadata: ["PatientName": patient], tasks: []))),
                            OutgoingRecord(topic: Topic.studies.rawValue, key: "poison-json", value: Data("{\"schema\": ".utf8))])
         producer.close()
         let records = try Self.read(.results, broker: broker, count: 50, seconds: 300)
@@ -80,6 +84,17 @@ import Testing
         }
         let letters = try Self.decode(DeadLetterMessage.self, DeadLetterMessage.schema, try Self.read(.deadLetter, broker: broker, count: 2, seconds: 30))
         #expect(Set(letters.map(\.error.code)) == ["bad_image", "bad_json"] && letters.allSatisfy { $0.stage == "perception" })
+        // The perception worker's operations endpoints, as an operator reads them (curl).
+        let metrics = try Self.run("/usr/bin/curl", ["-sS", "http://127.0.0.1:\(opsPort)/metrics"])
+        #expect(metrics.output.contains(#"anatomix_received_total{stage="perception"} 52"#), "\(metrics.output.prefix(3000))")
+        #expect(metrics.output.contains(#"anatomix_processed_total{stage="perception"} 50"#))
+        #expect(metrics.output.contains(#"anatomix_dead_letters_total{stage="perception",code="bad_image"} 1"#))
+        #expect(metrics.output.contains(#"anatomix_stage_duration_seconds_count{stage="perception"} 52"#))
+        #expect(metrics.output.contains(#"anatomix_consumer_lag{stage="perception"} 0"#))
+        #expect(metrics.output.contains("anatomix_model_load_seconds{stage=\"perception\"}"))
+        #expect(try Self.run("/usr/bin/curl", ["-sS", "http://127.0.0.1:\(opsPort)/healthz"]).output == "ok\n")
+        #expect(try Self.run("/usr/bin/curl", ["-sS", "http://127.0.0.1:\(opsPort)/readyz"]).output == "ready\n")
+        for w in workers { #expect(!w.output.contains("Doe") && !w.output.contains("Jane"), "\(w.name) logged metadata: \(w.output.suffix(2000))") }
         // Every produced message is kept for the jsonschema run.
         for topic in [Topic.anatomy, .grounded] {
             for (i, r) in try Self.read(topic, broker: broker, count: 2, seconds: 30).enumerated() {
@@ -125,8 +140,12 @@ import Testing
     }
 
     static func kcat(_ arguments: [String], input: String?) throws -> (status: Int32, output: String) {
+        try run("/usr/bin/kcat", arguments, input: input)
+    }
+
+    static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         let out = Pipe(), stdin = Pipe()
         p.standardOutput = out
@@ -158,5 +177,28 @@ import Testing
         #expect(Set(results.map(\.id)).count == 50, "one result per study after dedupe by id")
         let producers = Set(try Self.read(.anatomy, broker: broker, count: 1000, seconds: 15).compactMap { $0.headers["worker"] })
         #expect(producers == ["perception-1", "perception-2"], "both replicas worked: \(producers)")
+    }
+
+    @Test func aSIGTERMDrainsTheStudyInHandAndCommitsBeforeExit() throws {
+        let broker = try Broker(partitions: 1)
+        let first = try WorkerProcess("perception-worker", broker: broker, id: "perception-drain-1")
+        let studies = Self.studies(60, prefix: "drain")
+        try Self.submit(studies, broker: broker)
+        _ = try Self.read(.anatomy, broker: broker, count: 15, seconds: 120)     // mid-stream
+        first.stop()                                                             // SIGTERM, then wait
+        #expect(first.process.terminationReason == .exit && first.process.terminationStatus == 0, "\(first.output.suffix(2000))")
+        #expect(first.output.contains("draining") && first.output.contains("stopped"), "\(first.output.suffix(2000))")
+        let produced = try Self.read(.anatomy, broker: broker, count: 60, seconds: 10).count
+        #expect(produced >= 15 && produced < 60, "stopped mid-stream: \(produced)")
+        // Its successor starts from the committed offset: every study once, none twice (what the first one
+        // produced was committed before it exited, nothing it had in hand was lost).
+        let second = try WorkerProcess("perception-worker", broker: broker, id: "perception-drain-2")
+        defer { second.stop() }
+        let records = try Self.read(.anatomy, broker: broker, count: 60, seconds: 180)
+        Thread.sleep(forTimeInterval: 3)                                         // a duplicate would arrive by now
+        let all = try Self.read(.anatomy, broker: broker, count: 120, seconds: 5)
+        #expect(records.count == 60 && all.count == 60, "\(all.count) anatomy records for 60 studies")
+        #expect(Set(all.compactMap(\.key)) == Set(studies.map(\.studyID)))
+        #expect(Set(all.compactMap { $0.headers["worker"] }) == ["perception-drain-1", "perception-drain-2"])
     }
 }

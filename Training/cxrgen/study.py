@@ -81,7 +81,7 @@ class Generator:
         for _attempt in range(8):
             view, exposure = self.sample_view(rng)
             try:
-                image, boxes, finding_boxes, attached = self.render(volume, view, exposure, made)
+                image, boxes, finding_boxes, masks, attached = self.render(volume, view, exposure, made)
                 break
             except AnatomyError:
                 continue
@@ -92,12 +92,14 @@ class Generator:
             image = image[:, ::-1]
             boxes = {n: flip_box(b, size) for n, b in boxes.items()}
             finding_boxes = [flip_box(b, size) if b else None for b in finding_boxes]
+            masks = [[flip_box(c, size) for c in m] for m in masks]
         record = {
             "id": study_id(seed, index, flipped),
             "width": size, "height": size, "bit_depth": self.bit_depth,
             "view": view.projection, "flipped": flipped, "seed": seed, "index": index, "generator": GENERATOR,
             "anatomies": [{"index": a["index"], "name": a["name"], "box": boxes[a["name"]]} for a in assets.anatomies()],
-            "findings": [self.finding_record(f, b, a) for f, b, a in zip(made, finding_boxes, attached) if b is not None],
+            "findings": [self.finding_record(f, b, m, a) for f, b, m, a in zip(made, finding_boxes, masks, attached)
+                         if b is not None],
             "augmentation": {"view": {k: v for k, v in asdict(view).items() if k != "size"}, "exposure": asdict(exposure)},
         }
         record["labels"] = label_vector(record["findings"])
@@ -108,8 +110,8 @@ class Generator:
         return image, record
 
     def render(self, volume: StudyVolume, view: View, exposure: Exposure, made: list[F.Finding]):
-        """Image, anatomy boxes, finding boxes (None when out of view) and each finding's anatomies
-        (the ontology's mask-area rule, on the unflipped image)."""
+        """Image, anatomy boxes, finding boxes (None when out of view), finding masks as cells
+        (`mask_cells`) and each finding's anatomies (the ontology's mask-area rule, on the unflipped image)."""
         ph, size = self.phantom, self.size
         mm_per_px = view.field_of_view / size
         r = rays(view, ph.center, ph.anterior_y, ph.posterior_y, ph.top_z, size)
@@ -121,20 +123,43 @@ class Generator:
         rules = AnatomyBoxes(anatomy_maps, mm_per_px)
         boxes = rules.compute()
         regions = rules.regions()
-        finding_boxes, attached = [], []
+        finding_boxes, masks, attached = [], [], []
         for f, m in zip(made, maps[len(ph.names):]):
             try:
                 finding_boxes.append([round(v, 1) for v in box_of(m > 0.5)])
                 attached.append(ontology.attach(f.kind, f.side, ontology.visible_mask(m), regions))
+                masks.append(mask_cells(m > 0.5))
             except AnatomyError:
                 finding_boxes.append(None)   # outside the field of view: not reported
                 attached.append([])
-        return image, boxes, finding_boxes, attached
+                masks.append([])
+        return image, boxes, finding_boxes, masks, attached
 
     @staticmethod
-    def finding_record(f: F.Finding, box: list[float], anatomies: list[str]) -> dict:
+    def finding_record(f: F.Finding, box: list[float], mask: list[list[float]], anatomies: list[str]) -> dict:
         return {"kind": f.kind, "labels": f.labels, "side": f.side, "size_mm": f.size_mm, "severity": f.severity,
-                "phrase": f.phrase, "location": f.location, "box": box, "anatomies": anatomies}
+                "phrase": f.phrase, "location": f.location, "box": box, "mask": mask, "anatomies": anatomies}
+
+
+MASK_CELLS = 128
+
+
+def mask_cells(mask: np.ndarray, limit: int = MASK_CELLS) -> list[list[float]]:
+    """A finding's projected mask as at most `limit` square cells (xyxy pixels) that it touches, on the
+    finest grid of size/64, size/32, ... pixels that needs no more: a catheter is a chain of 4 px cells
+    at 256 px, an effusion a few dozen large ones. Training's per-position label loss reads them (a box
+    marks a whole line's region, the cells only the line)."""
+    size = mask.shape[0]
+    step = max(size // 64, 1)
+    while True:
+        h, w = -(-mask.shape[0] // step), -(-mask.shape[1] // step)
+        padded = np.zeros((h * step, w * step), bool)
+        padded[:mask.shape[0], :mask.shape[1]] = mask
+        rows, cols = np.nonzero(padded.reshape(h, step, w, step).any(axis=(1, 3)))
+        if rows.size <= limit or step >= size:
+            return [[float(c * step), float(r * step), float(min((c + 1) * step, mask.shape[1])),
+                     float(min((r + 1) * step, mask.shape[0]))] for r, c in zip(rows[:limit], cols[:limit])]
+        step *= 2
 
 
 def study_id(seed: int, index: int, flipped: bool, variant: str = "") -> str:

@@ -21,6 +21,8 @@ def _shift(record: dict, dx: float, dy: float, width: int, height: int) -> None:
         a["box"] = move(a["box"])
     for f in record["findings"]:
         f["box"] = move(f["box"])
+        if "mask" in f:
+            f["mask"] = [move(c) for c in f["mask"]]
     record["width"], record["height"] = width, height
 
 

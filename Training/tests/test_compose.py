@@ -45,3 +45,15 @@ def test_the_message_limit_fits_the_broker():
     env = COMPOSE["services"]["kafka"]["environment"]
     default = int(re.search(r'"ANATOMIX_MAX_MESSAGE_BYTES", "(\d+)"', (ROOT / "Shared/Workers/WorkerConfiguration.swift").read_text()).group(1))
     assert int(env["KAFKA_MESSAGE_MAX_BYTES"]) > default
+
+
+def test_health_checks_ask_the_workers_endpoint_on_the_port_the_image_sets():
+    dockerfile = (ROOT / "Compose" / "Dockerfile").read_text()
+    port = re.search(r"ANATOMIX_OPS_PORT=(\d+)", dockerfile)
+    assert port, "the image sets ANATOMIX_OPS_PORT"
+    assert re.search(r"install[^&]*\bcurl\b", dockerfile), "the runtime image has curl for the health check"
+    for name, s in COMPOSE["services"].items():
+        if name.endswith(("-worker", "-indexer")):
+            test = " ".join(s["healthcheck"]["test"])
+            assert f"127.0.0.1:{port.group(1)}/healthz" in test, (name, test)
+            assert port.group(1) in [str(p) for p in s.get("expose", [])], name

@@ -162,3 +162,34 @@ def test_resume_refuses_a_folder_made_with_other_settings(tmp_path: Path):
         generate(tmp_path, n=3, seed=9, size=256, workers=2, quiet=True, resume=True)
     assert (tmp_path / "manifest.jsonl").read_text() == before      # nothing appended or cut
     assert not (tmp_path / "plan.json").exists()                     # and no plan recorded for the refused run
+
+
+def test_mask_cells_cover_the_mask_on_the_finest_grid_that_fits():
+    from cxrgen.study import mask_cells
+    mask = np.zeros((256, 256), bool)
+    mask[100, 20:220] = True                                    # a 1-pixel line, 200 px long: 50 cells of 4 px
+    cells = mask_cells(mask)
+    assert len(cells) == 50 and all(c[2] - c[0] == 4 and c[1] == 100 and c[3] == 104 for c in cells)
+    blob = np.zeros((256, 256), bool)
+    blob[40:200, 30:230] = True                                 # 40 x 50 cells of 4 px: too many, 8 px gives 500, 16 px 130, 32 px 35
+    cells = mask_cells(blob)
+    assert len(cells) <= 128 and {c[2] - c[0] for c in cells} == {32}
+    covered = np.zeros_like(blob)
+    for x1, y1, x2, y2 in cells:
+        covered[int(y1):int(y2), int(x1):int(x2)] = True
+    assert covered[blob].all()                                  # every mask pixel lies in a cell
+    assert not mask_cells(np.zeros((256, 256), bool))
+
+
+def test_a_line_findings_mask_is_much_smaller_than_its_box_and_flips_with_it(generator):
+    """What the per-position label loss learns from: a catheter's cells mark the line, not its box."""
+    for flip in (False, True):
+        _, record = generator.make(21, 0, force_findings=["central venous catheter"], force_flip=flip)
+        f = record["findings"][0]
+        x1, y1, x2, y2 = f["box"]
+        assert f["mask"] and all(inside(c, f["box"], tol=4) for c in f["mask"])
+        cell_area = sum((c[2] - c[0]) * (c[3] - c[1]) for c in f["mask"])
+        assert cell_area < 0.5 * (x2 - x1) * (y2 - y1), (cell_area, f["box"])
+        if flip:
+            plain = generator.make(21, 0, force_findings=["central venous catheter"], force_flip=False)[1]["findings"][0]
+            assert sorted(f["mask"]) == sorted([[256 - c[2], c[1], 256 - c[0], c[3]] for c in plain["mask"]])

@@ -4,7 +4,7 @@ import Foundation
 /// What the rebalance callback saw (read by tests and health checks), and where a replay starts.
 final class RebalanceLog: @unchecked Sendable {   // guarded by `lock`
     private let lock = NSLock()
-    private var assigned = 0, revoked = 0
+    private var assigned = 0, revoked = 0, assignments = 0
     private var positioned = Set<String>()
     let start: KafkaConsumer.StartPosition?
     /// Set when a start position could not be applied; the next poll throws it.
@@ -14,7 +14,10 @@ final class RebalanceLog: @unchecked Sendable {   // guarded by `lock`
     init(start: KafkaConsumer.StartPosition?) { self.start = start }
 
     func record(assigned a: Int, revoked r: Int) { lock.withLock { assigned += a; revoked += r } }
+    /// An assignment callback ran (with or without partitions): the member is in its group.
+    func recordAssignment() { lock.withLock { assignments += 1 } }
     var counts: (assigned: Int, revoked: Int) { lock.withLock { (assigned, revoked) } }
+    var hasJoined: Bool { lock.withLock { assignments > 0 } }
 
     /// Sets the start offset of partitions assigned for the first time (a replay), in place.
     func position(_ rk: OpaquePointer, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
@@ -70,6 +73,7 @@ final class RDKafkaConsumer {
                 if cooperative { if let e = rd_kafka_incremental_assign(rk, partitions) { rd_kafka_error_destroy(e) } }
                 else { _ = rd_kafka_assign(rk, partitions) }
                 log?.record(assigned: count, revoked: 0)
+                log?.recordAssignment()
             case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
                 _ = rd_kafka_commit(rk, nil, 0)          // what was processed stays processed for the next owner
                 if cooperative { if let e = rd_kafka_incremental_unassign(rk, partitions) { rd_kafka_error_destroy(e) } }
@@ -144,6 +148,24 @@ final class RDKafkaConsumer {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET else {
             throw MessagingError(.transport, "commit: \(RDKafkaConfig.describe(err))", retriable: true)
         }
+    }
+
+    /// Records on the assigned partitions not consumed yet: the high watermarks librdkafka last
+    /// fetched minus the positions (no broker round trip); nil without an assignment.
+    func lag() -> Int? {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return nil }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        guard list.pointee.cnt > 0, rd_kafka_position(handle, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        var total: Int64 = 0
+        for i in 0..<Int(list.pointee.cnt) {
+            let e = list.pointee.elems[i]
+            var low: Int64 = -1, high: Int64 = -1
+            guard rd_kafka_get_watermark_offsets(handle, e.topic, e.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  high >= 0 else { continue }
+            total += max(0, high - (e.offset >= 0 ? e.offset : max(low, 0)))
+        }
+        return Int(total)
     }
 
     func setPaused(_ paused: Bool) throws(MessagingError) {
