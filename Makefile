@@ -5,14 +5,14 @@ SHELL := /bin/bash
 CACHE        ?= .cache
 VENV         := Training/.venv
 PY           := $(VENV)/bin/python
-APT_PACKAGES := libopenblas-dev libpng-dev librdkafka-dev kcat wordnet-base
+APT_PACKAGES := libopenblas-dev libpng-dev librdkafka-dev kcat wordnet-base socat
 SWIFT_FLAGS  ?=
 # librdkafka 2.16 from the confluent-kafka wheel replaces Debian's 2.0.2 at run time (Tansu needs it).
 RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH} ANATOMIX_CACHE=$(abspath $(CACHE))
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean demo-stream bench-stream
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean demo-stream bench-stream fuzz
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -24,6 +24,7 @@ help:
 	@echo "make dataset N=200 OUT=DIR SEED=1 SIZE=256   synthetic studies rendered from the chest CT"
 	@echo "make dataset-test   the fixed held-out benchmark (600 studies, 300 flipped others, 300 shape variants, 100 at 512 px)"
 	@echo "make samples     regenerate Samples/ (512 px) and docs/images/contact-sheet.png"
+	@echo "make fuzz SECONDS=600   libFuzzer + ASan on the PNG decoder, contracts, tokenizers, model-output parser"
 
 deps: deps-apt deps-assets deps-venv
 
@@ -192,6 +193,15 @@ train-lm-ablation: train-deps
 	$(CXRGEN) Training/train_lm.py --data data/train --val data/val --apm Weights/anatomix-tiny --studies $(LM_STUDIES) \
 	  --steps $(ABLATION_STEPS) --run Training/runs/lm-ablation --resume --ablation --export $(ABLATION) $(TRAIN_ARGS)
 	$(CXRGEN) Training/export_language_fixtures.py --weights $(ABLATION) --trained-out Tests/Fixtures/language-ablation
+
+# libFuzzer (Swift's --sanitize=fuzzer, with AddressSanitizer) on the PNG decoder, the message contracts,
+# the tokenizers and the model-output parser (Tests/Fuzz/Targets); SECONDS per target, FUZZ_JOBS at once.
+SECONDS      ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_TARGETS ?= png contracts tokenizers parser
+fuzz: deps-apt deps-assets
+	cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library $(SWIFT_FLAGS) 2>&1 | grep -E 'error|warning: unre|Build complete' || true
+	ANATOMIX_CACHE=$(abspath $(CACHE)) bash Fuzz/run.sh $(SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 samples: deps
 	$(CXRGEN) -m cxrgen.samples --out Samples --sheet docs/images/contact-sheet.png

@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Language", targets: ["Language"]),
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),   // for Fuzz/ (the libFuzzer binaries, `make fuzz`)
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -82,6 +83,10 @@ let package = Package(
         .executableTarget(name: "language-worker", dependencies: ["Workers"], path: "Services/language-worker", swiftSettings: strict),
 
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        // What each fuzz target does with one input; Fuzz/Package.swift wraps them for libFuzzer.
+        .target(name: "FuzzTargets", dependencies: ["Contracts", "Imaging", "Language", "Tokenizers"], path: "Tests/Fuzz/Targets",
+                swiftSettings: strict),
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzTargets", "TestSupport"], path: "Tests/FuzzCorpusTests", swiftSettings: strict),
         tests("Tensor", dependencies: ["Tensor"]),
         tests("Imaging", dependencies: ["Imaging"]),
         tests("Tokenizers", dependencies: ["Tokenizers"]),

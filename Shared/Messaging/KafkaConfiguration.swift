@@ -36,6 +36,9 @@ public struct KafkaConfiguration: Sendable, Equatable {
     public var deliveryTimeout: Double = 120
     /// Largest record produced or fetched.
     public var maximumMessageBytes: Int = 16 << 20
+    /// Bound of the consumer's prefetch queue (librdkafka fetches ahead of the worker up to this many
+    /// KiB, plus at most one record larger than it): the worker's memory for records not yet polled.
+    public var prefetchKilobytes: Int = 32 << 10
     /// Where a new group starts: "earliest" (every retained record) or "latest".
     public var autoOffsetReset: String = "earliest"
     public var security = Security()
@@ -58,6 +61,7 @@ public struct KafkaConfiguration: Sendable, Equatable {
             throw bad("timeouts must satisfy 0 < heartbeat < session (>= 1 s) <= max poll interval, delivery >= 1 s")
         }
         guard (1024...(1 << 30)).contains(maximumMessageBytes) else { throw bad("maximum message bytes must be in 1 KiB...1 GiB") }
+        guard (1...(1 << 21)).contains(prefetchKilobytes) else { throw bad("the prefetch bound must be in 1 KiB...2 GiB") }
         guard autoOffsetReset == "earliest" || autoOffsetReset == "latest" else { throw bad("auto offset reset is earliest or latest") }
     }
 
@@ -90,6 +94,8 @@ public struct KafkaConfiguration: Sendable, Equatable {
             s["max.poll.interval.ms"] = ms(maxPollInterval)
             s["fetch.max.bytes"] = String(max(maximumMessageBytes + 1024, 52_428_800))
             s["max.partition.fetch.bytes"] = String(maximumMessageBytes + 1024)
+            s["queued.max.messages.kbytes"] = String(prefetchKilobytes)   // bounded prefetch (memory)
+            s["queued.min.messages"] = "64"                              // not librdkafka's 100,000 records ahead
             s["partition.assignment.strategy"] = "cooperative-sticky"
             s["enable.partition.eof"] = "false"
         }

@@ -32,8 +32,9 @@ public struct LanguageStage: Sendable {
     }
 
     /// Answers `tasks` in order; `onText(i, piece)` receives each task's text as it is generated.
+    /// Past `deadline` generation stops and `LanguageTimeout` is thrown.
     public func answer(_ tasks: [StudyTask], study: StudyContext, decoding: Decoding = .greedy, maxNewTokens: Int? = nil,
-                       threads: Int? = nil, onText: ((Int, String) -> Void)? = nil) throws -> [TaskAnswer] {
+                       threads: Int? = nil, deadline: ContinuousClock.Instant? = nil, onText: ((Int, String) -> Void)? = nil) throws -> [TaskAnswer] {
         let llm = model.llm
         let limit = maxNewTokens ?? model.settings.maxNewTokens
         let (prefix, count) = try model.studyEmbeddings(study)
@@ -56,12 +57,12 @@ public struct LanguageStage: Sendable {
             case .greedy:
                 let g = try TokenGenerator(model: llm, continuing: shared, prompt: try llm.embed(ids), count: ids.count,
                                            settings: settings, sampler: GreedySampler(), threads: threads)
-                tokens = stream(g, index: index, onText: onText); generator = g
+                tokens = try stream(g, index: index, deadline: deadline, onText: onText); generator = g
             case let .nucleus(temperature, topP, seed):
                 let g = try TokenGenerator(model: llm, continuing: shared, prompt: try llm.embed(ids), count: ids.count, settings: settings,
                                            sampler: try NucleusSampler(temperature: temperature, topP: topP, seed: seed &+ UInt64(index)),
                                            threads: threads)
-                tokens = stream(g, index: index, onText: onText); generator = g
+                tokens = try stream(g, index: index, deadline: deadline, onText: onText); generator = g
             }
             if let failure = generator.failure { throw failure }
             let raw = model.tokenizer.decode(tokens)
@@ -83,10 +84,13 @@ public struct LanguageStage: Sendable {
         return id
     }
 
-    func stream<S>(_ generator: TokenGenerator<S>, index: Int, onText: ((Int, String) -> Void)?) -> [Int] {
+    func stream<S>(_ generator: TokenGenerator<S>, index: Int, deadline: ContinuousClock.Instant?,
+                   onText: ((Int, String) -> Void)?) throws(LanguageTimeout) -> [Int] {
         var tokens = [Int](), shown = ""
+        if let deadline, ContinuousClock.now > deadline { throw LanguageTimeout(task: index, tokens: 0) }
         for token in generator {
             tokens.append(token)
+            if let deadline, ContinuousClock.now > deadline { throw LanguageTimeout(task: index, tokens: tokens.count) }
             guard let onText else { continue }
             let text = model.tokenizer.decode(tokens)
             if text.hasPrefix(shown), !text.hasSuffix("\u{FFFD}") {       // whole characters only
@@ -96,6 +100,12 @@ public struct LanguageStage: Sendable {
         }
         return tokens
     }
+}
+
+/// Generation passed its deadline: in task `task` (0-based), after `tokens` tokens.
+public struct LanguageTimeout: Error {
+    public let task: Int
+    public let tokens: Int
 }
 
 /// What `answer` reads of a finished generator, whatever its sampler.

@@ -13,9 +13,15 @@ public struct LanguageStep: Sendable {
     public let catalog: AnatomyCatalog
     public let decoding: Decoding
     public let maxNewTokens: Int?
+    /// A study's tasks must be answered within this many seconds (nil: no limit); past it generation
+    /// stops and the study is a `timeout` dead letter (a worker's record must finish well inside
+    /// `max.poll.interval.ms`).
+    public let timeoutSeconds: Double?
 
-    public init(stage: LanguageStage?, model: ModelID?, catalog: AnatomyCatalog, decoding: Decoding = .greedy, maxNewTokens: Int? = nil) {
+    public init(stage: LanguageStage?, model: ModelID?, catalog: AnatomyCatalog, decoding: Decoding = .greedy, maxNewTokens: Int? = nil,
+                timeoutSeconds: Double? = nil) {
         (self.stage, self.model, self.catalog, self.decoding, self.maxNewTokens) = (stage, model, catalog, decoding, maxNewTokens)
+        self.timeoutSeconds = timeoutSeconds
     }
 
     /// `onText(i, piece)` receives each task's text as it is generated (`analyze --stream`).
@@ -33,8 +39,13 @@ public struct LanguageStep: Sendable {
                 throw ContractError(.processingFailed, "study \(grounded.studyID) asks \(tasks.count) task(s) but this model folder has no language model (lm/)")
             }
             let context = try Self.context(grounded, model: stage.model, anatomies: catalog.anatomies.count)
+            let deadline = timeoutSeconds.map { ContinuousClock.now + .nanoseconds(Int64($0 * 1e9)) }
             do {
-                answers = try stage.answer(tasks, study: context, decoding: decoding, maxNewTokens: maxNewTokens, threads: threads, onText: onText)
+                answers = try stage.answer(tasks, study: context, decoding: decoding, maxNewTokens: maxNewTokens, threads: threads,
+                                           deadline: deadline, onText: onText)
+            } catch let timeout as LanguageTimeout {
+                throw ContractError(.timeout, String(format: "study %@: task %d of %d passed the %.1f s limit after %d generated tokens; stopped (ANATOMIX_STAGE_TIMEOUT_S, or fewer tasks per study)",
+                                                     grounded.studyID, timeout.task + 1, tasks.count, timeoutSeconds ?? 0, timeout.tokens))
             } catch {
                 throw ContractError(.processingFailed, "study \(grounded.studyID): the language model failed: \(error)")
             }

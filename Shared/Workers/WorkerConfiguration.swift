@@ -21,6 +21,8 @@ public struct WorkerConfiguration: Sendable {
     public var operationsHost = "0.0.0.0"
     public var operationsPort: Int?
     public var stallSeconds = 120.0
+    /// A study's language tasks must finish within this many seconds (a `timeout` dead letter otherwise).
+    public var stageTimeoutSeconds = 300.0
 
     /// (variable, default, meaning), for `--help` and the README.
     public static let variables: [(String, String, String)] = [
@@ -33,6 +35,7 @@ public struct WorkerConfiguration: Sendable {
         ("ANATOMIX_KAFKA_SECURITY_PROTOCOL", "plaintext", "plaintext, ssl, sasl_plaintext or sasl_ssl"),
         ("ANATOMIX_KAFKA_SSL_CA / _SSL_CERT / _SSL_KEY", "(none)", "PEM files for TLS"),
         ("ANATOMIX_KAFKA_SASL_MECHANISM / _SASL_USERNAME / _SASL_PASSWORD", "(none)", "SASL credentials"),
+        ("ANATOMIX_KAFKA_PREFETCH_KB", "32768", "most KiB of records fetched ahead of the worker (bounded memory)"),
         ("ANATOMIX_KAFKA_EXTRA", "(none)", "more librdkafka properties, key=value,key=value"),
         ("ANATOMIX_MODEL", "Weights/anatomix-tiny", "model folder"),
         ("ANATOMIX_IMAGE_ROOT", "(none: inline images only)", "folder file:// images must lie under"),
@@ -46,6 +49,7 @@ public struct WorkerConfiguration: Sendable {
         ("ANATOMIX_OPS_PORT", "(none: not served)", "HTTP port of GET /metrics (Prometheus), /healthz and /readyz; 0 picks a free one"),
         ("ANATOMIX_OPS_HOST", "0.0.0.0", "address the operations endpoints listen on"),
         ("ANATOMIX_HEALTH_STALL_S", "120", "/healthz fails after this many seconds without a worker loop turn"),
+        ("ANATOMIX_STAGE_TIMEOUT_S", "300", "a study's language tasks stop after this many seconds: a `timeout` dead letter (must be below the poll interval)"),
     ]
 
     public static func fromEnvironment(stage: String, _ env: [String: String] = ProcessInfo.processInfo.environment) throws -> WorkerConfiguration {
@@ -62,6 +66,7 @@ public struct WorkerConfiguration: Sendable {
         kafka.groupInstanceID = value("ANATOMIX_KAFKA_INSTANCE_ID")
         kafka.sessionTimeout = Double(try integer("ANATOMIX_KAFKA_SESSION_TIMEOUT_MS", 10_000, 1_000...3_600_000)) / 1000
         kafka.maxPollInterval = Double(try integer("ANATOMIX_KAFKA_MAX_POLL_INTERVAL_MS", 600_000, 1_000...86_400_000)) / 1000
+        kafka.prefetchKilobytes = try integer("ANATOMIX_KAFKA_PREFETCH_KB", 32 << 10, 1...(1 << 21))
         if let text = value("ANATOMIX_KAFKA_SECURITY_PROTOCOL") {
             guard let p = KafkaConfiguration.SecurityProtocol(rawValue: text.lowercased()) else {
                 throw ConfigurationError("ANATOMIX_KAFKA_SECURITY_PROTOCOL=\(text) is not one of \(KafkaConfiguration.SecurityProtocol.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -97,6 +102,10 @@ public struct WorkerConfiguration: Sendable {
         c.operationsPort = value("ANATOMIX_OPS_PORT") == nil ? nil : try integer("ANATOMIX_OPS_PORT", 0, 0...65_535)
         c.operationsHost = value("ANATOMIX_OPS_HOST") ?? c.operationsHost
         c.stallSeconds = Double(try integer("ANATOMIX_HEALTH_STALL_S", 120, 5...86_400))
+        c.stageTimeoutSeconds = Double(try integer("ANATOMIX_STAGE_TIMEOUT_S", 300, 1...86_400))
+        guard c.stageTimeoutSeconds < kafka.maxPollInterval else {
+            throw ConfigurationError("ANATOMIX_STAGE_TIMEOUT_S=\(Int(c.stageTimeoutSeconds)) must be below ANATOMIX_KAFKA_MAX_POLL_INTERVAL_MS (\(Int(kafka.maxPollInterval * 1000)) ms), or the group evicts the worker mid-study")
+        }
         return c
     }
 }

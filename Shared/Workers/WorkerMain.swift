@@ -73,7 +73,8 @@ public enum WorkerMain {
             let perception = try PerceptionStage(modelDirectory: c.model)
             let stage = try LanguageStage(modelDirectory: c.model, labels: perception.catalog.chexpertLabels)
             handler = LanguageHandler(step: LanguageStep(stage: stage, model: PipelineSteps.languageModel(folder: c.model, card: perception.card),
-                                                         catalog: perception.catalog, maxNewTokens: c.maxNewTokens),
+                                                         catalog: perception.catalog, maxNewTokens: c.maxNewTokens,
+                                                         timeoutSeconds: c.stageTimeoutSeconds),
                                       maximumMessageBytes: c.maximumMessageBytes)
         default:
             throw ConfigurationError("unknown stage '\(c.stage)'; stages are \(stages.joined(separator: ", "))")

