@@ -12,7 +12,7 @@ RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean demo-stream bench-stream fuzz
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean demo-stream bench-stream fuzz soak
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -25,6 +25,7 @@ help:
 	@echo "make dataset-test   the fixed held-out benchmark (600 studies, 300 flipped others, 300 shape variants, 100 at 512 px)"
 	@echo "make samples     regenerate Samples/ (512 px) and docs/images/contact-sheet.png"
 	@echo "make fuzz SECONDS=600   libFuzzer + ASan on the PNG decoder, contracts, tokenizers, model-output parser"
+	@echo "make soak        1,000 studies at 10/s through Kafka: studies/s, p50/p99 latency, lag, RSS"
 
 deps: deps-apt deps-assets deps-venv
 
@@ -111,6 +112,10 @@ demo: deps build
 bench: bench-swift bench-dataset bench-stream
 
 # Studies/s through Kafka vs in-process, and 2 perception replicas vs 1 (Compose/bench-stream.sh).
+# The soak: 1,000 studies at 10/s through Tansu + the three workers (Compose/soak.sh).
+soak: deps build
+	@$(RUNTIME_ENV) bash Compose/soak.sh
+
 bench-stream: deps build
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(RUNTIME_ENV) bash Compose/bench-stream.sh
 
@@ -200,7 +205,9 @@ SECONDS      ?= 60
 FUZZ_JOBS    ?= 1
 FUZZ_TARGETS ?= png contracts tokenizers parser
 fuzz: deps-apt deps-assets
-	cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library $(SWIFT_FLAGS) 2>&1 | grep -E 'error|warning: unre|Build complete' || true
+	@mkdir -p $(CACHE)/fuzz
+	cd Fuzz && swift build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+	  $(SWIFT_FLAGS) > $(abspath $(CACHE))/fuzz/build.log 2>&1 || { tail -30 $(abspath $(CACHE))/fuzz/build.log; exit 1; }
 	ANATOMIX_CACHE=$(abspath $(CACHE)) bash Fuzz/run.sh $(SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 samples: deps

@@ -74,7 +74,7 @@ let package = Package(
             path: "Services/anatomix", swiftSettings: strict),
         .executableTarget(
             name: "anatomix-bench",
-            dependencies: ["Models", "Tensor", "Language", "Pipeline", "Contracts", "Imaging"],
+            dependencies: ["Models", "Tensor", "Language", "Pipeline", "Contracts", "Imaging", "Messaging", "Operations"],
             path: "Services/anatomix-bench", swiftSettings: strict),
 
         // The three pipeline workers: thin executables over Workers (configured by ANATOMIX_* variables).

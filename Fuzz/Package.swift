@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
-// The libFuzzer binaries: one per FuzzTargets case, built with `-Xswiftc -sanitize=fuzzer,address` (one flag:
-// SwiftPM's --sanitize=fuzzer --sanitize=address gives swiftc two flags and the second drops the coverage)
-// by `make fuzz`, in its own package so the main build never links libFuzzer's main.
+// The libFuzzer binaries: one per FuzzTargets case, built by `make fuzz` in their own package (so the
+// main build never links libFuzzer's main) with `--sanitize=fuzzer --sanitize=address` (SwiftPM then
+// lets libFuzzer provide main) plus `-Xswiftc -sanitize=fuzzer,address`: swiftc keeps only the last
+// of two -sanitize flags, so SwiftPM's pair alone leaves the Swift code without coverage.
 import PackageDescription
 
 let targets = ["png", "contracts", "tokenizers", "parser"]

@@ -18,6 +18,18 @@ if args.count >= 6, args[1] == "lm", let threads = Int(args[3]), let prompt = In
     benchLM(directory: args[2], threads: threads, promptTokens: prompt, newTokens: new, repeats: args.count > 6 ? Int(args[6]) ?? 3 : 3)
     exit(0)
 }
+if args.count >= 7, args[1] == "soak", let studies = Int(args[4]), let rate = Double(args[5]) {
+    let workers = args[6].split(separator: ",").compactMap { spec -> (name: String, pid: Int32, port: Int)? in
+        let parts = spec.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        let pidPort = parts[1].split(separator: ":")
+        guard pidPort.count == 2, let pid = Int32(pidPort[0]), let port = Int(pidPort[1]) else { return nil }
+        return (String(parts[0]), pid, port)
+    }
+    guard !workers.isEmpty else { fail("soak: workers are NAME=PID:OPS_PORT,...") }
+    benchSoak(bootstrap: args[2], folder: args[3], studies: studies, rate: rate, workers: workers)
+    exit(0)
+}
 if args.count >= 5, args[1] == "codec", let copies = Int(args[4]) {
     benchCodec(model: args[2], folder: args[3], copies: copies)
     exit(0)
@@ -31,7 +43,7 @@ if args.count >= 4, args[1] == "apm", let threads = Int(args[3]) {
     exit(0)
 }
 guard args.count >= 4, args[1] == "minilm", let threads = Int(args[3]) else {
-    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS] | apm MODEL_DIR THREADS [REPEATS] | lm LLAMA_DIR THREADS PROMPT_TOKENS NEW_TOKENS [REPEATS] | pipeline|codec MODEL_DIR PNG_FOLDER COPIES")
+    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS] | apm MODEL_DIR THREADS [REPEATS] | lm LLAMA_DIR THREADS PROMPT_TOKENS NEW_TOKENS [REPEATS] | pipeline|codec MODEL_DIR PNG_FOLDER COPIES | soak BOOTSTRAP PNG_FOLDER STUDIES RATE NAME=PID:OPS_PORT,...")
 }
 let batchSize = args.count > 4 ? Int(args[4]) ?? 32 : 32
 let repeats = args.count > 5 ? Int(args[5]) ?? 5 : 5

@@ -15,6 +15,8 @@ public final class InProcessBus: RecordProducer, @unchecked Sendable {   // stat
     var topics: [String: [[IncomingRecord]]] = [:]
     var groups: [String: GroupState] = [:]
     var failingSends = 0
+    var holding = false
+    var held: [DeliveryTicket] = []
 
     public init(defaultPartitions: Int = 4) {
         precondition(defaultPartitions >= 1)
@@ -32,6 +34,32 @@ public final class InProcessBus: RecordProducer, @unchecked Sendable {   // stat
     public func failNextSends(_ count: Int) {
         condition.lock(); defer { condition.unlock() }
         failingSends = count
+    }
+
+    /// From now on records are stored at once but acknowledged only by `releaseAcknowledgements`
+    /// (a slow or frozen broker, for tests of back-pressure).
+    public func holdAcknowledgements() {
+        condition.lock(); defer { condition.unlock() }
+        holding = true
+    }
+
+    /// Acknowledges everything held and stops holding.
+    public func releaseAcknowledgements() {
+        condition.lock()
+        holding = false
+        let tickets = held
+        held = []
+        condition.unlock()
+        for t in tickets { t.complete(nil) }
+    }
+
+    public func enqueue(_ records: [OutgoingRecord]) -> DeliveryTicket {
+        do { try send(records) } catch { return DeliveryTicket(failed: error) }
+        condition.lock(); defer { condition.unlock() }
+        guard holding else { return DeliveryTicket(count: 0) }
+        let ticket = DeliveryTicket(count: 1)
+        held.append(ticket)
+        return ticket
     }
 
     public func send(_ records: [OutgoingRecord]) throws(MessagingError) {
@@ -102,12 +130,14 @@ public final class InProcessConsumer: RecordConsumer {
     var positions: [String: [Int: Int64]] = [:]     // next offset to deliver, per owned partition
     var marked: [String: [Int: Int64]] = [:]
     var paused = false, closed = false
+    var pollCount = 0
 
     init(bus: InProcessBus, group: String, topics: [String]) { (self.bus, self.group, self.topics) = (bus, group, topics) }
 
     public func poll(timeout: Double) throws(MessagingError) -> IncomingRecord? {
         let deadline = Date().addingTimeInterval(max(0, timeout))
         bus.condition.lock(); defer { bus.condition.unlock() }
+        pollCount += 1
         while true {
             guard !closed else { throw MessagingError(.closed, "consumer of group \(group) is closed", retriable: false) }
             if !paused, let record = nextRecord() { return record }
@@ -153,6 +183,10 @@ public final class InProcessConsumer: RecordConsumer {
         }
         marked = [:]
     }
+
+    /// Polls so far and whether fetching is paused (tests of back-pressure).
+    public var polls: Int { bus.condition.withLock { pollCount } }
+    public var isPaused: Bool { bus.condition.withLock { paused } }
 
     public func pause() throws(MessagingError) { bus.condition.lock(); paused = true; bus.condition.unlock() }
     public func resume() throws(MessagingError) { bus.condition.lock(); paused = false; bus.condition.broadcast(); bus.condition.unlock() }

@@ -55,6 +55,8 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     public var onDeadLetter: ((String, String) -> Void)?
     private let lock = NSLock()
     private var stopRequested = false
+    /// Records polled while fetching was paused, handled before the next poll (the loop thread's own).
+    private var backlog = [IncomingRecord]()
 
     public init(handler: any StageHandler, consumer: any RecordConsumer, producer: any RecordProducer, settings: Settings) {
         (self.handler, self.consumer, self.producer, self.settings) = (handler, consumer, producer, settings)
@@ -85,10 +87,14 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
                 if Date().timeIntervalSince(lastLag) >= 1, let lag = consumer.lag() { lastLag = Date(); telemetry.lag.set(Int64(lag)) }
             }
             between?()
-            settle(&window, all: window.count >= settings.window)
+            if window.count >= settings.window { waitForRoom(&window) } else { settle(&window, all: false) }
             let record: IncomingRecord?
-            do { record = try consumer.poll(timeout: window.isEmpty ? settings.pollTimeout : 0.002) } catch where error.isRetriable {
-                counters.add("poll_errors"); backoff(attempt: 0); continue
+            if !backlog.isEmpty {
+                record = backlog.removeFirst()
+            } else {
+                do { record = try consumer.poll(timeout: window.isEmpty ? settings.pollTimeout : 0.002) } catch where error.isRetriable {
+                    counters.add("poll_errors"); backoff(attempt: 0); continue
+                }
             }
             guard let record else {
                 settle(&window, all: true)                // nothing new: finish what is in flight
@@ -99,6 +105,24 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
             window.append(start(record))
             done += 1
         }
+    }
+
+    /// The window is full and its head unacknowledged (a slow or frozen broker): fetching is paused
+    /// and the consumer keeps being polled, so the group sees a live member however long the
+    /// acknowledgement takes (max.poll.interval.ms counts from the last poll) and /healthz stays
+    /// green; a record that was fetched before the pause is kept for the loop, never dropped.
+    /// Memory stays bounded: the window, plus what librdkafka had prefetched.
+    func waitForRoom(_ window: inout [InFlight]) {
+        guard let head = window.first, !head.ticket.isDone else { settle(&window, all: false); return }
+        let paused = (try? consumer.pause()) != nil
+        counters.add("pauses")
+        while let head = window.first, !head.ticket.isDone, !isStopping {
+            _ = head.ticket.wait(timeout: 0.1)
+            settings.telemetry?.turn(ready: consumer.hasJoinedGroup)
+            if let early = try? consumer.poll(timeout: 0) { backlog.append(early) }
+        }
+        if paused { try? consumer.resume() }
+        settle(&window, all: isStopping)
     }
 
     /// A record whose outputs are on their way.

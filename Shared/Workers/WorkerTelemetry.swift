@@ -47,6 +47,7 @@ public final class WorkerTelemetry: Sendable {
         ("publish_retries", "Publishes retried after a broker error"),
         ("poll_errors", "Retriable errors polling the input topic"),
         ("mark_failures", "Offsets that could not be stored (partition revoked meanwhile)"),
+        ("pauses", "Times fetching paused because the in-flight window was full (the broker acknowledging slowly)"),
     ]
 
     /// `anatomix_<name>_total{stage}` += n (a `WorkerCounters` count).

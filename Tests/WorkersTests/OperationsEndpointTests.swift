@@ -4,46 +4,18 @@ import Messaging
 import Operations
 import Testing
 @testable import Workers
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The operators' endpoints of a worker, over a real socket: `/metrics` counts what the worker did
 /// (messages in, out, failed by code, latency), `/healthz` tells a running loop from a stalled one,
 /// `/readyz` turns off while draining; nothing in them names a study.
 @Suite(.serialized) struct OperationsEndpointTests {
-    /// One HTTP/1.1 request over a plain socket: (status, body); `extraHeaderBytes` pads a header.
     static func request(port: Int, path: String, method: String = "GET", extraHeaderBytes: Int = 0) throws -> (Int, String) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(connected == 0, "connect to 127.0.0.1:\(port)")
-        let padding = extraHeaderBytes > 0 ? "X-Padding: \(String(repeating: "a", count: extraHeaderBytes))\r\n" : ""
-        let text = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\n\(padding)Connection: close\r\n\r\n"
-        _ = text.withCString { send(fd, $0, strlen($0), 0) }
-        var response = [UInt8](), chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = recv(fd, &chunk, chunk.count, 0)
-            if n <= 0 { break }
-            response += chunk[0..<n]
-        }
-        let reply = String(decoding: response, as: UTF8.self)
-        let status = Int(reply.split(separator: " ", maxSplits: 2).dropFirst().first ?? "") ?? -1
-        let body = reply.range(of: "\r\n\r\n").map { String(reply[$0.upperBound...]) } ?? ""
-        return (status, body)
+        let reply = try #require(LoopbackHTTP.request(port: port, path: path, method: method, extraHeaderBytes: extraHeaderBytes),
+                                 "connect to 127.0.0.1:\(port)")
+        return (reply.status, reply.body)
     }
 
-    /// The value of one sample line `name{labels} value` in a Prometheus text body.
-    static func sample(_ body: String, _ series: String) -> Double? {
-        body.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
-    }
+    static func sample(_ body: String, _ series: String) -> Double? { LoopbackHTTP.sample(body, series) }
 
     @Test func metricsCountWhatTheWorkerDidAndHealthFollowsTheLoop() throws {
         let telemetry = WorkerTelemetry(stage: "perception")

@@ -1,0 +1,42 @@
+import Contracts
+import Foundation
+import Messaging
+import Testing
+@testable import Workers
+
+/// A broker that stops acknowledging (frozen, slow): the worker fills its bounded window, pauses
+/// fetching and keeps polling (a live group member; /healthz stays green), takes nothing more into
+/// memory, and once the acknowledgements come resumes and finishes every study exactly once.
+@Suite(.serialized) struct BackPressureTests {
+    @Test func aFullWindowPausesFetchingAndKeepsPollingUntilTheBrokerAcknowledges() throws {
+        let bus = InProcessBus(defaultPartitions: 1)
+        let studies = (0..<10).map { StageWorkerTests.study($0) }
+        try StageWorkerTests.submit(bus, studies)
+        bus.holdAcknowledgements()
+        let consumer = bus.consumer(group: "perception", topics: [Topic.studies.rawValue])
+        var settings = StageWorker.Settings(workerID: "bp")
+        settings.window = 4
+        settings.telemetry = WorkerTelemetry(stage: "perception", stallSeconds: 1)
+        let worker = StageWorker(handler: PerceptionHandler(step: StageWorkerTests.steps.perception, maximumMessageBytes: 16 << 20),
+                                 consumer: consumer, producer: bus, settings: settings)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { try? worker.run(limit: studies.count); done.signal() }
+        thread.start()
+        var waited = 0.0
+        while consumer.isPaused == false, waited < 30 { Thread.sleep(forTimeInterval: 0.05); waited += 0.05 }
+        #expect(consumer.isPaused, "a full window pauses fetching")
+        let polls = consumer.polls
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(worker.counters["received"] == 4, "nothing beyond the window is taken while acknowledgements wait")
+        #expect(consumer.polls > polls + 5, "the paused consumer is still polled (\(consumer.polls - polls) polls in 1.5 s)")
+        #expect(settings.telemetry?.respond(path: "/healthz").status == 200, "alive while it waits, stall limit 1 s")
+        #expect(bus.committed(group: "perception", topic: Topic.studies.rawValue) == [0], "nothing committed before the acknowledgements")
+        bus.releaseAcknowledgements()
+        #expect(done.wait(timeout: .now() + 120) == .success)
+        #expect(!consumer.isPaused && worker.counters["pauses"] >= 1)
+        try consumer.commit()
+        #expect(worker.counters["processed"] == 10 && bus.records(Topic.anatomy.rawValue).count == 10, "every study once")
+        #expect(Set(bus.records(Topic.anatomy.rawValue).compactMap(\.key)) == Set(studies.map(\.studyID)))
+        #expect(bus.committed(group: "perception", topic: Topic.studies.rawValue) == [10])
+    }
+}
