@@ -63,8 +63,8 @@ $(VENV)/.requirements-bench: Training/requirements-bench.txt $(VENV)/.requiremen
 bench-deps: $(VENV)/.requirements-bench
 
 build: deps-apt
-	@swift build -c release $(SWIFT_FLAGS) 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|^Building|^Compiling|^Write|^Build complete' || true
-	@test -x .build/release/anatomix
+	@set -o pipefail; swift build -c release $(SWIFT_FLAGS) 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]|^Building|^Compiling|^Write|^Build complete' || true; }
+	@test -x .build/release/anatomix && test -x .build/release/anatomix-bench && test -x .build/release/perception-worker
 
 test: deps test-swift test-release test-python
 # make test: the Python run must find the messages the Swift run produced (Training/tests/test_schemas.py).

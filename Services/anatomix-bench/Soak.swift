@@ -58,7 +58,8 @@ func benchSoak(bootstrap: String, folder: String, studies: Int, rate: Double, wo
         let rssEnd = workers.map { rssMB($0.pid) }
         let sorted = latencies.values.sorted()
         func quantile(_ q: Double) -> Double { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
-        let throughput = Double(latencies.count) / max(last.timeIntervalSince(began) - 2, 1e-9)
+        let submitted = sent.first ?? began
+        let throughput = Double(latencies.count) / max(last.timeIntervalSince(submitted), 1e-3)   // first submit to last result
         let growth = zip(rssStart, rssEnd).map { $1 - $0 }
         let lagMax = workers.indices.map { w in lagTrace.map { $0[w] }.max() ?? -1 }
         let record: [String: Any] = ["studies": studies, "results": latencies.count, "rate": rate, "studies_per_second": throughput,
@@ -71,6 +72,7 @@ func benchSoak(bootstrap: String, folder: String, studies: Int, rate: Double, wo
                      studies, rate, latencies.count, throughput, quantile(0.5), quantile(0.99), sorted.last ?? .nan,
                      workers.indices.map { "\(workers[$0].name) \(lagMax[$0])" }.joined(separator: ", "), rss, rssBoundMB))
         if latencies.count < studies { fail("soak: \(studies - latencies.count) studies without a result") }
+        if let w = rssEnd.indices.first(where: { rssEnd[$0] == 0 || rssStart[$0] == 0 }) { fail("soak: \(workers[w].name) (pid \(workers[w].pid)) is not running") }
         if let w = growth.indices.first(where: { growth[$0] > rssBoundMB }) { fail("soak: \(workers[w].name) grew \(growth[w]) MB, over the \(rssBoundMB) MB bound") }
     } catch { fail("soak: \(error)") }
 }
@@ -79,7 +81,9 @@ func benchSoak(bootstrap: String, folder: String, studies: Int, rate: Double, wo
 final class SoakClock: @unchecked Sendable {      // guarded by `lock`
     private let lock = NSLock()
     private var times = [String: Date]()
-    func mark(_ id: String) { lock.withLock { times[id] = Date() } }
+    private var firstMark: Date?
+    func mark(_ id: String) { lock.withLock { let now = Date(); times[id] = now; if firstMark == nil { firstMark = now } } }
+    var first: Date? { lock.withLock { firstMark } }
     func time(_ id: String) -> Date? { lock.withLock { times[id] } }
 }
 
@@ -93,5 +97,5 @@ func rssMB(_ pid: Int32) -> Double {
 
 /// A worker's metric read from its /metrics (first sample of `name`), nil when it does not answer.
 func metric(port: Int, _ name: String) -> Int? {
-    LoopbackHTTP.request(port: port, path: "/metrics").flatMap { LoopbackHTTP.sample($0.body, name) }.map { Int($0) }
+    LoopbackHTTP.request(port: port, path: "/metrics").flatMap { LoopbackHTTP.sample($0.body, name) }.flatMap { Int(exactly: $0.rounded()) }
 }

@@ -4,7 +4,8 @@ import NIOPosix
 
 /// The small HTTP/1.1 server each worker runs for its operators: `GET /metrics` (Prometheus text
 /// format), `/healthz` (the loop is alive) and `/readyz` (it can take work). Read-only, no body is
-/// accepted (a request body over `maximumRequestBytes` closes the connection), one event-loop thread;
+/// accepted (a request over `maximumRequestBytes` is answered 413 and closed), a connection idle for
+/// 10 s is closed, one event-loop thread;
 /// the routes are answered from whatever `respond` returns, so the server knows nothing of workers.
 public final class OperationsServer: Sendable {
     /// One answer: status, content type, body.
@@ -35,6 +36,7 @@ public final class OperationsServer: Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))  // idle or slow clients are closed
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(RequestHandler(respond: respond))
                 }
@@ -70,6 +72,7 @@ private final class RequestHandler: ChannelInboundHandler {
     let respond: @Sendable (String) -> OperationsServer.Response
     private var head: HTTPRequestHead?
     private var received = 0
+    private var refused = false
 
     init(respond: @escaping @Sendable (String) -> OperationsServer.Response) { self.respond = respond }
 
@@ -80,8 +83,12 @@ private final class RequestHandler: ChannelInboundHandler {
             received = request.headers.reduce(request.uri.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count }
         case let .body(bytes):
             received += bytes.readableBytes
+            if received > OperationsServer.maximumRequestBytes, !refused {      // answer and close now, not after the whole body
+                refused = true
+                write(.init(status: 413, body: "request over \(OperationsServer.maximumRequestBytes) bytes\n"), to: context, keepAlive: false, bodyless: false)
+            }
         case .end:
-            guard let request = head else { return }
+            guard let request = head, !refused else { return }
             head = nil
             let answer: OperationsServer.Response
             if received > OperationsServer.maximumRequestBytes {
@@ -94,6 +101,10 @@ private final class RequestHandler: ChannelInboundHandler {
             write(answer, to: context, keepAlive: request.isKeepAlive && received <= OperationsServer.maximumRequestBytes,
                   bodyless: request.method == .HEAD)
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
     }
 
     private func write(_ answer: OperationsServer.Response, to context: ChannelHandlerContext, keepAlive: Bool, bodyless: Bool) {

@@ -51,8 +51,8 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     public let counters: WorkerCounters
     /// Called between records (the retrieval indexer follows the bank topic here).
     public var between: (() -> Void)?
-    /// Told the code and reason of every dead letter (logging).
-    public var onDeadLetter: ((String, String) -> Void)?
+    /// Told of every dead letter (logging: its code, valid study id and source, never the reason text).
+    public var onDeadLetter: ((DeadLetterNotice) -> Void)?
     private let lock = NSLock()
     private var stopRequested = false
     /// Records polled while fetching was paused, handled before the next poll (the loop thread's own).
@@ -92,12 +92,14 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
             if !backlog.isEmpty {
                 record = backlog.removeFirst()
             } else {
-                do { record = try consumer.poll(timeout: window.isEmpty ? settings.pollTimeout : 0.002) } catch where error.isRetriable {
+                do { record = try consumer.poll(timeout: window.isEmpty ? settings.pollTimeout : 0.02) } catch where error.isRetriable {
                     counters.add("poll_errors"); backoff(attempt: 0); continue
                 }
             }
             guard let record else {
-                settle(&window, all: true)                // nothing new: finish what is in flight
+                // Nothing new: mark what was acknowledged and poll again (never block here waiting for
+                // acknowledgements: a frozen broker must not stop the polls the group and /healthz see).
+                settle(&window, all: false)
                 if let idleExit, Date().timeIntervalSince(lastRecord) > idleExit { return }
                 continue
             }
@@ -110,16 +112,20 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     /// The window is full and its head unacknowledged (a slow or frozen broker): fetching is paused
     /// and the consumer keeps being polled, so the group sees a live member however long the
     /// acknowledgement takes (max.poll.interval.ms counts from the last poll) and /healthz stays
-    /// green; a record that was fetched before the pause is kept for the loop, never dropped.
-    /// Memory stays bounded: the window, plus what librdkafka had prefetched.
+    /// green; a record that was fetched before the pause is kept for the loop, never dropped, and
+    /// fetching is paused again (a partition assigned meanwhile is paused too). Memory stays bounded:
+    /// the window plus what librdkafka had prefetched (`prefetchKilobytes`).
     func waitForRoom(_ window: inout [InFlight]) {
         guard let head = window.first, !head.ticket.isDone else { settle(&window, all: false); return }
-        let paused = (try? consumer.pause()) != nil
+        var paused = (try? consumer.pause()) != nil
         counters.add("pauses")
         while let head = window.first, !head.ticket.isDone, !isStopping {
             _ = head.ticket.wait(timeout: 0.1)
             settings.telemetry?.turn(ready: consumer.hasJoinedGroup)
-            if let early = try? consumer.poll(timeout: 0) { backlog.append(early) }
+            if let early = try? consumer.poll(timeout: 0) {
+                backlog.append(early)
+                paused = (try? consumer.pause()) != nil || paused
+            }
         }
         if paused { try? consumer.resume() }
         settle(&window, all: isStopping)
@@ -215,7 +221,9 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     /// The dead letter of `record`; `inline: false` leaves the payload out (its digest and size stay).
     func deadLetter(_ record: IncomingRecord, _ error: ContractError, inline: Bool = true) -> OutgoingRecord {
         if inline {
-            onDeadLetter?(error.code.rawValue, error.message)
+            let id = Self.studyID(in: record, peekLimit: settings.peekBytes)
+            onDeadLetter?(DeadLetterNotice(code: error.code.rawValue, studyID: id.flatMap { StudyID.isValid($0) ? $0 : nil },
+                                           topic: record.topic, partition: record.partition, offset: record.offset))
             settings.telemetry?.deadLetter(code: error.code.rawValue)
         }
         let message = DeadLetterMessage(studyID: Self.studyID(in: record, peekLimit: settings.peekBytes),
@@ -240,4 +248,15 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline, !isStopping { Thread.sleep(forTimeInterval: min(0.05, seconds)) }
     }
+}
+
+/// What a worker may log about a dead letter: the code, the study id when it is a valid one, and
+/// where the record sits. Never the reason text: a reason can quote the input (a malformed id, a
+/// file path, a field value), and inputs may carry patient data; the reason is in the dead letter.
+public struct DeadLetterNotice: Sendable, Equatable {
+    public let code: String
+    public let studyID: String?
+    public let topic: String
+    public let partition: Int
+    public let offset: Int64
 }

@@ -20,7 +20,7 @@ public struct WorkerConfiguration: Sendable {
     /// `/metrics`, `/healthz` and `/readyz` on this host and port (nil: not served).
     public var operationsHost = "0.0.0.0"
     public var operationsPort: Int?
-    public var stallSeconds = 120.0
+    public var stallSeconds = 360.0
     /// A study's language tasks must finish within this many seconds (a `timeout` dead letter otherwise).
     public var stageTimeoutSeconds = 300.0
 
@@ -48,7 +48,7 @@ public struct WorkerConfiguration: Sendable {
         ("ANATOMIX_HEARTBEAT_FILE", "(none)", "file touched every 5 s while the worker loop runs (container health checks)"),
         ("ANATOMIX_OPS_PORT", "(none: not served)", "HTTP port of GET /metrics (Prometheus), /healthz and /readyz; 0 picks a free one"),
         ("ANATOMIX_OPS_HOST", "0.0.0.0", "address the operations endpoints listen on"),
-        ("ANATOMIX_HEALTH_STALL_S", "120", "/healthz fails after this many seconds without a worker loop turn"),
+        ("ANATOMIX_HEALTH_STALL_S", "360", "/healthz fails after this many seconds without a worker loop turn (above ANATOMIX_STAGE_TIMEOUT_S)"),
         ("ANATOMIX_STAGE_TIMEOUT_S", "300", "a study's language tasks stop after this many seconds: a `timeout` dead letter (must be below the poll interval)"),
     ]
 
@@ -101,8 +101,11 @@ public struct WorkerConfiguration: Sendable {
                                    lookup: lookup, maxNewTokens: maxNewTokens, heartbeatFile: value("ANATOMIX_HEARTBEAT_FILE"))
         c.operationsPort = value("ANATOMIX_OPS_PORT") == nil ? nil : try integer("ANATOMIX_OPS_PORT", 0, 0...65_535)
         c.operationsHost = value("ANATOMIX_OPS_HOST") ?? c.operationsHost
-        c.stallSeconds = Double(try integer("ANATOMIX_HEALTH_STALL_S", 120, 5...86_400))
+        c.stallSeconds = Double(try integer("ANATOMIX_HEALTH_STALL_S", 360, 5...86_400))
         c.stageTimeoutSeconds = Double(try integer("ANATOMIX_STAGE_TIMEOUT_S", 300, 1...86_400))
+        guard c.stallSeconds > c.stageTimeoutSeconds else {
+            throw ConfigurationError("ANATOMIX_HEALTH_STALL_S=\(Int(c.stallSeconds)) must be above ANATOMIX_STAGE_TIMEOUT_S (\(Int(c.stageTimeoutSeconds)) s): a study that may take that long must not fail /healthz")
+        }
         guard c.stageTimeoutSeconds < kafka.maxPollInterval else {
             throw ConfigurationError("ANATOMIX_STAGE_TIMEOUT_S=\(Int(c.stageTimeoutSeconds)) must be below ANATOMIX_KAFKA_MAX_POLL_INTERVAL_MS (\(Int(kafka.maxPollInterval * 1000)) ms), or the group evicts the worker mid-study")
         }

@@ -86,7 +86,10 @@ public enum WorkerMain {
         settings.telemetry = telemetry
         let worker = StageWorker(handler: handler, consumer: consumer, producer: producer, settings: settings)
         worker.between = between
-        worker.onDeadLetter = { code, message in logger.warning("dead letter", metadata: ["code": .string(code), "reason": .string(message)]) }
+        worker.onDeadLetter = { notice in
+            logger.warning("dead letter", metadata: ["code": .string(notice.code), "study": .string(notice.studyID ?? "(invalid id)"),
+                                                     "stage": .string(c.stage), "source": .string("\(notice.topic)[\(notice.partition)]@\(notice.offset)")])
+        }
         return worker
     }
 }

@@ -25,7 +25,7 @@ public final class WorkerTelemetry: Sendable {
     /// Latency buckets (seconds): a perception step takes ~10 ms, a language task seconds.
     public static let latencyBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 
-    public init(stage: String, stallSeconds: Double = 120) {
+    public init(stage: String, stallSeconds: Double = 360) {
         self.stage = stage
         self.stallSeconds = stallSeconds
         latency = registry.makeDurationHistogram(descriptor: Self.name("stage_duration", "seconds", "Time the stage spends on one record (decode, model, encode)"),

@@ -62,7 +62,10 @@ import Testing
         try producer.send([OutgoingRecord(topic: Topic.studies.rawValue, key: "poison-image",
                                           value: try MessageCodec.encode(StudyMessage(studyID: "poison-image", image: .png(Data("not a png".utf8)),
                                                                                       metadata: ["PatientName": patient], tasks: []))),
-                           OutgoingRecord(topic: Topic.studies.rawValue, key: "poison-json", value: Data("{\"schema\": ".utf8))])
+                           OutgoingRecord(topic: Topic.studies.rawValue, key: "poison-json", value: Data("{\"schema\": ".utf8)),
+                           // the name as the study id: a schema violation whose reason quotes the id; logs must not
+                           OutgoingRecord(topic: Topic.studies.rawValue, key: "poison-id",
+                                          value: Data(#"{"schema": "cxr.studies.v1", "study_id": "\#(patient)", "image": {"uri": "file:///x.png"}, "tasks": []}"#.utf8))])
         producer.close()
         let records = try Self.read(.results, broker: broker, count: 50, seconds: 300)
         let results = try Self.decode(ResultMessage.self, ResultMessage.schema, records)
@@ -82,19 +85,22 @@ import Testing
             #expect(piped.labels.keys == direct.labels.keys && piped.labels.allSatisfy { abs($0.value - direct.labels[$0.key]!) < 1e-5 }, "\(study.studyID)")
             #expect(piped.tasks.map(\.raw) == direct.tasks.map(\.raw), "\(study.studyID)")
         }
-        let letters = try Self.decode(DeadLetterMessage.self, DeadLetterMessage.schema, try Self.read(.deadLetter, broker: broker, count: 2, seconds: 30))
-        #expect(Set(letters.map(\.error.code)) == ["bad_image", "bad_json"] && letters.allSatisfy { $0.stage == "perception" })
+        let letters = try Self.decode(DeadLetterMessage.self, DeadLetterMessage.schema, try Self.read(.deadLetter, broker: broker, count: 3, seconds: 30))
+        #expect(Set(letters.map(\.error.code)) == ["bad_image", "bad_json", "schema_violation"] && letters.allSatisfy { $0.stage == "perception" })
+        #expect(letters.contains { $0.error.message.contains("Doe^Jane") }, "the dead letter keeps the reason; the logs below do not")
         // The perception worker's operations endpoints, as an operator reads them (curl).
         let metrics = try Self.run("/usr/bin/curl", ["-sS", "http://127.0.0.1:\(opsPort)/metrics"])
-        #expect(metrics.output.contains(#"anatomix_received_total{stage="perception"} 52"#), "\(metrics.output.prefix(3000))")
+        #expect(metrics.output.contains(#"anatomix_received_total{stage="perception"} 53"#), "\(metrics.output.prefix(3000))")
         #expect(metrics.output.contains(#"anatomix_processed_total{stage="perception"} 50"#))
         #expect(metrics.output.contains(#"anatomix_dead_letters_total{stage="perception",code="bad_image"} 1"#))
-        #expect(metrics.output.contains(#"anatomix_stage_duration_seconds_count{stage="perception"} 52"#))
+        #expect(metrics.output.contains(#"anatomix_stage_duration_seconds_count{stage="perception"} 53"#))
+        #expect(metrics.output.contains(#"anatomix_dead_letters_total{stage="perception",code="schema_violation"} 1"#))
         #expect(metrics.output.contains(#"anatomix_consumer_lag{stage="perception"} 0"#))
         #expect(metrics.output.contains("anatomix_model_load_seconds{stage=\"perception\"}"))
         #expect(try Self.run("/usr/bin/curl", ["-sS", "http://127.0.0.1:\(opsPort)/healthz"]).output == "ok\n")
         #expect(try Self.run("/usr/bin/curl", ["-sS", "http://127.0.0.1:\(opsPort)/readyz"]).output == "ready\n")
-        for w in workers { #expect(!w.output.contains("Doe") && !w.output.contains("Jane"), "\(w.name) logged metadata: \(w.output.suffix(2000))") }
+        for w in workers { #expect(!w.output.contains("Doe") && !w.output.contains("Jane"), "\(w.name) logged patient data: \(w.output.suffix(2000))") }
+        #expect(workers[0].output.contains("dead letter") && workers[0].output.contains("(invalid id)"), "dead letters are logged, by code and source")
         // Every produced message is kept for the jsonschema run.
         for topic in [Topic.anatomy, .grounded] {
             for (i, r) in try Self.read(topic, broker: broker, count: 2, seconds: 30).enumerated() {
@@ -182,22 +188,22 @@ import Testing
     @Test func aSIGTERMDrainsTheStudyInHandAndCommitsBeforeExit() throws {
         let broker = try Broker(partitions: 1)
         let first = try WorkerProcess("perception-worker", broker: broker, id: "perception-drain-1")
-        let studies = Self.studies(60, prefix: "drain")
+        let studies = Self.studies(150, prefix: "drain")          // far more than it does before the SIGTERM
         try Self.submit(studies, broker: broker)
         _ = try Self.read(.anatomy, broker: broker, count: 15, seconds: 120)     // mid-stream
         first.stop()                                                             // SIGTERM, then wait
         #expect(first.process.terminationReason == .exit && first.process.terminationStatus == 0, "\(first.output.suffix(2000))")
         #expect(first.output.contains("draining") && first.output.contains("stopped"), "\(first.output.suffix(2000))")
-        let produced = try Self.read(.anatomy, broker: broker, count: 60, seconds: 10).count
-        #expect(produced >= 15 && produced < 60, "stopped mid-stream: \(produced)")
+        let produced = try Self.read(.anatomy, broker: broker, count: 150, seconds: 10).count
+        #expect(produced >= 15 && produced < 150, "stopped mid-stream: \(produced)")
         // Its successor starts from the committed offset: every study once, none twice (what the first one
         // produced was committed before it exited, nothing it had in hand was lost).
         let second = try WorkerProcess("perception-worker", broker: broker, id: "perception-drain-2")
         defer { second.stop() }
-        let records = try Self.read(.anatomy, broker: broker, count: 60, seconds: 180)
-        Thread.sleep(forTimeInterval: 3)                                         // a duplicate would arrive by now
-        let all = try Self.read(.anatomy, broker: broker, count: 120, seconds: 5)
-        #expect(records.count == 60 && all.count == 60, "\(all.count) anatomy records for 60 studies")
+        let records = try Self.read(.anatomy, broker: broker, count: 150, seconds: 300)
+        Thread.sleep(forTimeInterval: 5)                                         // a duplicate would arrive by now
+        let all = try Self.read(.anatomy, broker: broker, count: 300, seconds: 15)
+        #expect(records.count == 150 && all.count == 150, "\(all.count) anatomy records for 150 studies")
         #expect(Set(all.compactMap(\.key)) == Set(studies.map(\.studyID)))
         #expect(Set(all.compactMap { $0.headers["worker"] }) == ["perception-drain-1", "perception-drain-2"])
     }

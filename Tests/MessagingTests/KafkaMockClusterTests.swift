@@ -53,6 +53,26 @@ import Testing
         withExtendedLifetime(cluster) {}             // the clients' broker lives to the end
     }
 
+    @Test func lagCountsTheRecordsNotYetConsumedAndJoiningIsReported() throws {
+        let cluster = try RDKafkaMockCluster(brokers: 1)
+        try cluster.createTopic("lagging", partitions: 1)
+        let producer = try KafkaProducer(configuration: Self.configuration(cluster, client: "p"))
+        try producer.send((0..<20).map { OutgoingRecord(topic: "lagging", key: "k", value: Data([UInt8($0)])) })
+        var c = Self.configuration(cluster, client: "c", group: "lag")
+        c.prefetchKilobytes = 1                              // fetch little ahead, so the position trails the watermark
+        let consumer = try KafkaConsumer(configuration: c, topics: ["lagging"])
+        #expect(!consumer.hasJoinedGroup && consumer.lag() == nil, "no assignment yet")
+        let first = try consume([consumer], count: 5, seconds: 30)[0]
+        #expect(first.count == 5 && consumer.hasJoinedGroup)
+        let lag = try #require(consumer.lag())
+        #expect(lag == 15, "20 produced, 5 consumed")
+        _ = try consume([consumer], count: 15, seconds: 30)
+        #expect(consumer.lag() == 0)
+        consumer.close()
+        producer.close()
+        withExtendedLifetime(cluster) {}
+    }
+
     @Test func onlyRecordsMarkedProcessedAreCommitted() throws {
         let cluster = try RDKafkaMockCluster(brokers: 1)
         try cluster.createTopic("work", partitions: 1)

@@ -11,22 +11,26 @@ import Testing
 @Suite(.serialized) struct StageLimitsTests {
     @Test func defaultsAreTheDocumentedOnes() throws {
         let c = try WorkerConfiguration.fromEnvironment(stage: "language", [:])
-        #expect(c.stageTimeoutSeconds == 300 && c.stallSeconds == 120 && c.operationsPort == nil && c.operationsHost == "0.0.0.0")
+        #expect(c.stageTimeoutSeconds == 300 && c.stallSeconds == 360 && c.operationsPort == nil && c.operationsHost == "0.0.0.0")
         #expect(c.maximumMessageBytes == 16 << 20 && c.imageLimits.maximumPixels == 40_000_000 && c.kafka.maxPollInterval == 600)
         #expect(c.kafka.prefetchKilobytes == 32 << 10)
-        for (name, fallback, _) in WorkerConfiguration.variables where name == "ANATOMIX_STAGE_TIMEOUT_S" || name == "ANATOMIX_HEALTH_STALL_S" {
-            #expect(fallback == (name == "ANATOMIX_STAGE_TIMEOUT_S" ? "300" : "120"), "--help shows the default the code uses")
-        }
+        let help = Dictionary(WorkerConfiguration.variables.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        #expect(try #require(help["ANATOMIX_STAGE_TIMEOUT_S"]) == "300" && (try #require(help["ANATOMIX_HEALTH_STALL_S"])) == "360",
+                "--help shows the defaults the code uses")
+        #expect(try #require(help["ANATOMIX_KAFKA_PREFETCH_KB"]) == "32768")
         let set = try WorkerConfiguration.fromEnvironment(stage: "language", ["ANATOMIX_STAGE_TIMEOUT_S": "30", "ANATOMIX_OPS_PORT": "9464"])
         #expect(set.stageTimeoutSeconds == 30 && set.operationsPort == 9464)
     }
 
     @Test func aDeadlineTheGroupWouldNotWaitForIsRefused() {
-        let env = ["ANATOMIX_STAGE_TIMEOUT_S": "700", "ANATOMIX_KAFKA_MAX_POLL_INTERVAL_MS": "600000"]
+        let env = ["ANATOMIX_STAGE_TIMEOUT_S": "700", "ANATOMIX_HEALTH_STALL_S": "800", "ANATOMIX_KAFKA_MAX_POLL_INTERVAL_MS": "600000"]
         #expect { try WorkerConfiguration.fromEnvironment(stage: "language", env) } throws: { error in
             "\(error)".contains("ANATOMIX_STAGE_TIMEOUT_S=700") && "\(error)".contains("MAX_POLL_INTERVAL")
         }
         #expect(throws: ConfigurationError.self) { try WorkerConfiguration.fromEnvironment(stage: "language", ["ANATOMIX_OPS_PORT": "70000"]) }
+        #expect { try WorkerConfiguration.fromEnvironment(stage: "language", ["ANATOMIX_HEALTH_STALL_S": "200"]) } throws: { error in
+            "\(error)".contains("ANATOMIX_HEALTH_STALL_S=200") && "\(error)".contains("ANATOMIX_STAGE_TIMEOUT_S")
+        }
     }
 
     @Test func aLanguageStudyPastItsDeadlineIsATimeoutDeadLetterAndTheNextOneGoesThrough() throws {

@@ -30,6 +30,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             preconditionFailure("a decoded \(image.width)x\(image.height) image did not survive encode + decode")
         }
         precondition(again.width == image.width && again.height == image.height, "size changed in a round trip")
+        let tolerance: Float = image.bitDepth == 16 ? 1.0 / 65535 : 1.0 / 255
+        precondition(zip(again.pixels, image.pixels).allSatisfy { abs($0 - $1) <= tolerance }, "pixels changed in a round trip")
     }
 
     /// Every message type: decode (any error is fine); what decodes re-encodes and decodes again.
@@ -74,6 +76,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The repository (for the committed tokenizer and the cached MiniLM).
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
+    /// Whether the tokenizers target has the language model's tokenizer (it is committed: the corpus test requires it).
+    public static var hasTokenizer: Bool { bpe != nil }
     static let bpe = try? BPETokenizer(tokenizerJSON: root.appendingPathComponent("Weights/anatomix-tiny/lm/tokenizer.json").path)
     static let wordPiece = try? WordPieceTokenizer(tokenizerJSON: root.appendingPathComponent(".cache/minilm/tokenizer.json").path)
 }
