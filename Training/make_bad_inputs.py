@@ -3,8 +3,8 @@
     Training/.venv/bin/python Training/make_bad_inputs.py [--out Tests/Fixtures/bad]
 
 Images (`images/`, each sent inline in an otherwise valid cxr.studies.v1 message): truncated, a
-corrupt IDAT checksum, zero bytes, a 60000x60000 header over a few bytes of data (decompression
-bomb), too small, a JPEG named .png, a GIF; and valid ones a worker must accept: 8-bit, 16-bit,
+corrupt IDAT checksum, zero bytes, 60000x60000 and 16000x16000 headers over a few bytes of data
+(decompression bombs: the side limit, the pixel limit), too small, a JPEG named .png, a GIF; and valid ones a worker must accept: 8-bit, 16-bit,
 RGB, RGBA, palette, Adam7-interlaced. Messages (`messages/`, the record value as is): not UTF-8,
 not JSON, schema violations (missing study id, unknown field, wrong type, bad study id), another
 schema version, an unknown task, a bad task parameter, file:// URIs outside the image root, with
@@ -72,6 +72,7 @@ def images(a: np.ndarray) -> dict[str, tuple[bytes, str]]:
     corrupt = bytearray(good)
     corrupt[good.index(b"IDAT") + 40] ^= 0xFF                            # data no longer matches its CRC
     bomb = png(60000, 60000, [], color=0)[:33] + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b"")
+    pixel_bomb = png(16000, 16000, [], color=0)[:33] + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b"")  # sides allowed, 256 MP not
     jpeg = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffdb004300") + bytes(64) + bytes.fromhex("ffd9")
     return {
         "gray8.png": (good, "accepted"),
@@ -84,6 +85,7 @@ def images(a: np.ndarray) -> dict[str, tuple[bytes, str]]:
         "corrupt-crc.png": (bytes(corrupt), "bad_image"),
         "zero-bytes.png": (b"", "schema_violation"),                   # png_base64 "" breaks the schema's minLength
         "bomb-60000x60000.png": (bomb, "bad_image"),
+        "bomb-16000x16000.png": (pixel_bomb, "bad_image"),
         "tiny-16x16.png": (gray8(a[::16, ::16]), "bad_image"),
         "jpeg-named.png": (jpeg, "bad_image"),
         "gif-named.png": (b"GIF89a" + bytes(32), "bad_image"),

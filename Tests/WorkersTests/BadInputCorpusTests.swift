@@ -84,6 +84,7 @@ import Testing
         // Specific reasons, not just codes: the bomb is refused from its header, the JPEG by its signature.
         let reasons = Dictionary(letters.map { ($0.0, $0.1.error.message) }, uniquingKeysWith: { a, _ in a })
         #expect(reasons["images/bomb-60000x60000.png"]?.contains("60000x60000") == true, "\(reasons["images/bomb-60000x60000.png"] ?? "")")
+        #expect(reasons["images/bomb-16000x16000.png"]?.contains("(256 MP); the limit is 40 MP") == true, "\(reasons["images/bomb-16000x16000.png"] ?? "")")
         #expect(reasons["images/jpeg-named.png"]?.contains("not a PNG") == true)
     }
 }
