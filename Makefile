@@ -12,7 +12,7 @@ RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean demo-stream bench-stream fuzz soak
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean demo-stream bench-stream fuzz soak test-asan
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -112,6 +112,12 @@ demo: deps build
 bench: bench-swift bench-dataset bench-stream
 
 # Studies/s through Kafka vs in-process, and 2 perception replicas vs 1 (Compose/bench-stream.sh).
+# The unit tests under AddressSanitizer (own scratch folder; the broker tests skipped). Leak reports are off:
+# at exit LeakSanitizer lists the process-lifetime statics (compiled regexes, caches) Foundation holds.
+test-asan: deps
+	swift build --build-tests --sanitize=address --scratch-path .build-asan $(SWIFT_FLAGS)
+	$(RUNTIME_ENV) ASAN_OPTIONS=detect_leaks=0 swift test --skip-build --sanitize=address --scratch-path .build-asan --skip IntegrationTests $(SWIFT_FLAGS)
+
 # The soak: 1,000 studies at 10/s through Tansu + the three workers (Compose/soak.sh).
 soak: deps build
 	@$(RUNTIME_ENV) bash Compose/soak.sh
