@@ -12,7 +12,7 @@ RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean demo-stream bench-stream fuzz soak test-asan
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean demo-stream bench-stream fuzz soak test-asan test-faults
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -24,6 +24,7 @@ help:
 	@echo "make dataset N=200 OUT=DIR SEED=1 SIZE=256   synthetic studies rendered from the chest CT"
 	@echo "make dataset-test   the fixed held-out benchmark (600 studies, 300 flipped others, 300 shape variants, 100 at 512 px)"
 	@echo "make samples     regenerate Samples/ (512 px) and docs/images/contact-sheet.png"
+	@echo "make test-faults  kill, freeze and crash the pipeline under a 200-study stream; bad inputs through Kafka"
 	@echo "make fuzz SECONDS=600   libFuzzer + ASan on the PNG decoder, contracts, tokenizers, model-output parser"
 	@echo "make soak        1,000 studies at 10/s through Kafka: studies/s, p50/p99 latency, lag, RSS"
 
@@ -73,7 +74,7 @@ test: export ANATOMIX_REQUIRE_MESSAGES=1
 test-swift:
 	swift build --build-tests $(SWIFT_FLAGS)
 	rm -rf .build/produced-messages
-	$(RUNTIME_ENV) ANATOMIX_EXPECT_LIBRDKAFKA=$(LIBRDKAFKA_RUNTIME) swift test --skip-build $(SWIFT_FLAGS)
+	$(RUNTIME_ENV) ANATOMIX_EXPECT_LIBRDKAFKA=$(LIBRDKAFKA_RUNTIME) swift test --skip-build --skip 'Fault' $(SWIFT_FLAGS)
 
 # The numeric tests again against an optimised build (its own scratch folder, so `make build` is not
 # rebuilt): parity, kernels, attention, convolution, safetensors and letterbox, as users run them.
@@ -81,6 +82,14 @@ RELEASE_TESTS := ReleaseChecksTests|APMParityTests|APMTrainedParityTests|MiniLMP
 test-release: deps
 	swift build -c release --build-tests --scratch-path .build/release-tests -Xswiftc -enable-testing $(SWIFT_FLAGS)
 	$(RUNTIME_ENV) swift test -c release --skip-build --scratch-path .build/release-tests --filter '$(RELEASE_TESTS)' $(SWIFT_FLAGS)
+
+# Faults under a 200-study stream (workers SIGKILLed, the broker frozen and SIGKILLed on durable S3
+# storage, a stalled replica), and the bad-input corpus in process and through Kafka, against the
+# optimised build of test-release (the same scratch folder: nothing is built twice). CI runs it.
+FAULT_TESTS := FaultTests|FaultBadInputTests|BadInputCorpusTests
+test-faults: deps
+	swift build -c release --build-tests --scratch-path .build/release-tests -Xswiftc -enable-testing $(SWIFT_FLAGS)
+	$(RUNTIME_ENV) swift test -c release --skip-build --scratch-path .build/release-tests --filter '$(FAULT_TESTS)' --no-parallel $(SWIFT_FLAGS)
 
 test-python: deps-venv
 	ANATOMIX_CACHE=$(abspath $(CACHE)) $(PY) -m pytest -q Training/tests

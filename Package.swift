@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(name: "retrieval-indexer", dependencies: ["Workers"], path: "Services/retrieval-indexer", swiftSettings: strict),
         .executableTarget(name: "language-worker", dependencies: ["Workers"], path: "Services/language-worker", swiftSettings: strict),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Contracts"], path: "Tests/TestSupport", swiftSettings: strict),
         // What each fuzz target does with one input; Fuzz/Package.swift wraps them for libFuzzer.
         .target(name: "FuzzTargets", dependencies: ["Contracts", "Imaging", "Language", "Tokenizers"], path: "Tests/Fuzz/Targets",
                 swiftSettings: strict),

@@ -32,6 +32,13 @@ public struct KafkaConfiguration: Sendable, Equatable {
     /// Longest time between polls before the member is considered stuck; above the slowest message
     /// a stage can take (a language study takes seconds).
     public var maxPollInterval: Double = 600
+    /// The idempotent producer (on by default): retries neither duplicate nor reorder a record. Off,
+    /// acks stay `all` and one request is in flight per connection (retries keep the order and may
+    /// duplicate, which the outputs' ids make invisible): for brokers whose idempotent path is not
+    /// crash-safe. Tansu 0.6.0 on S3 storage records a producer's sequence before the batch is
+    /// written, so a batch in flight when it is SIGKILLed is answered DUPLICATE_SEQUENCE_NUMBER on
+    /// retry, which librdkafka counts as delivered: acknowledged, never stored (FaultTests).
+    public var idempotence = true
     /// How long the producer keeps retrying a record before reporting it failed.
     public var deliveryTimeout: Double = 120
     /// Largest record produced or fetched.
@@ -77,8 +84,9 @@ public struct KafkaConfiguration: Sendable, Equatable {
         for case let (key, value?) in optional { s[key] = value }
         switch role {
         case .producer:
-            s["enable.idempotence"] = "true"              // acks=all, ordered, no duplicates from retries
+            s["enable.idempotence"] = idempotence ? "true" : "false"   // on: ordered, no duplicates from retries
             s["acks"] = "all"
+            if !idempotence { s["max.in.flight.requests.per.connection"] = "1" }   // retries cannot reorder
             s["delivery.timeout.ms"] = ms(deliveryTimeout)
             s["message.max.bytes"] = String(maximumMessageBytes + 1024)
             s["linger.ms"] = "5"
@@ -102,7 +110,9 @@ public struct KafkaConfiguration: Sendable, Equatable {
         s.merge(extra) { _, new in new }
         // What the delivery guarantees rest on cannot be overridden by `extra`.
         switch role {
-        case .producer: s["enable.idempotence"] = "true"; s["acks"] = "all"
+        case .producer:
+            s["enable.idempotence"] = idempotence ? "true" : "false"; s["acks"] = "all"
+            if !idempotence { s["max.in.flight.requests.per.connection"] = "1" }
         case .consumer: s["enable.auto.offset.store"] = "false"; s["group.id"] = groupID
         }
         return s

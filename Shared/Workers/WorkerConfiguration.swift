@@ -35,6 +35,7 @@ public struct WorkerConfiguration: Sendable {
         ("ANATOMIX_KAFKA_SECURITY_PROTOCOL", "plaintext", "plaintext, ssl, sasl_plaintext or sasl_ssl"),
         ("ANATOMIX_KAFKA_SSL_CA / _SSL_CERT / _SSL_KEY", "(none)", "PEM files for TLS"),
         ("ANATOMIX_KAFKA_SASL_MECHANISM / _SASL_USERNAME / _SASL_PASSWORD", "(none)", "SASL credentials"),
+        ("ANATOMIX_KAFKA_IDEMPOTENCE", "true", "idempotent producer; false keeps acks=all with one request in flight (for brokers whose idempotent path loses batches in a crash, as Tansu 0.6.0 on S3)"),
         ("ANATOMIX_KAFKA_PREFETCH_KB", "32768", "most KiB of records fetched ahead of the worker (bounded memory)"),
         ("ANATOMIX_KAFKA_EXTRA", "(none)", "more librdkafka properties, key=value,key=value"),
         ("ANATOMIX_MODEL", "Weights/anatomix-tiny", "model folder"),
@@ -66,6 +67,11 @@ public struct WorkerConfiguration: Sendable {
         kafka.groupInstanceID = value("ANATOMIX_KAFKA_INSTANCE_ID")
         kafka.sessionTimeout = Double(try integer("ANATOMIX_KAFKA_SESSION_TIMEOUT_MS", 10_000, 1_000...3_600_000)) / 1000
         kafka.maxPollInterval = Double(try integer("ANATOMIX_KAFKA_MAX_POLL_INTERVAL_MS", 600_000, 1_000...86_400_000)) / 1000
+        switch value("ANATOMIX_KAFKA_IDEMPOTENCE")?.lowercased() {
+        case nil, "true", "1", "yes": kafka.idempotence = true
+        case "false", "0", "no": kafka.idempotence = false
+        case let other?: throw ConfigurationError("ANATOMIX_KAFKA_IDEMPOTENCE=\(other) must be true or false")
+        }
         kafka.prefetchKilobytes = try integer("ANATOMIX_KAFKA_PREFETCH_KB", 32 << 10, 1...(1 << 21))
         if let text = value("ANATOMIX_KAFKA_SECURITY_PROTOCOL") {
             guard let p = KafkaConfiguration.SecurityProtocol(rawValue: text.lowercased()) else {

