@@ -108,7 +108,9 @@ public struct KafkaConfiguration: Sendable, Equatable {
             s["enable.partition.eof"] = "false"
         }
         s.merge(extra) { _, new in new }
-        // What the delivery guarantees rest on cannot be overridden by `extra`.
+        // What the delivery guarantees rest on cannot be overridden by `extra`, under any of
+        // librdkafka's names for it (an alias set after the canonical key would win).
+        for alias in ["request.required.acks", "max.in.flight"] { s.removeValue(forKey: alias) }
         switch role {
         case .producer:
             s["enable.idempotence"] = idempotence ? "true" : "false"; s["acks"] = "all"

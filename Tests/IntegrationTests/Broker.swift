@@ -67,7 +67,7 @@ final class Broker {
     func waitUntilListening(seconds: Double = 20) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while !(Self.accepts(listen) && Self.accepts(port)), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-        guard Self.accepts(listen) else { throw IntegrationError("Tansu did not listen on \(listen) within \(seconds) s") }
+        guard Self.accepts(listen) && Self.accepts(port) else { throw IntegrationError("Tansu did not listen on \(listen) within \(seconds) s") }
     }
 
     /// SIGSTOP: the broker holds its connections and answers nothing (a frozen VM, a long GC pause).
@@ -120,7 +120,7 @@ final class Broker {
 
     deinit {
         if let tlsProxy { Self.end(tlsProxy, signal: SIGTERM) }
-        thaw()
+        if process.isRunning { thaw() }                   // a frozen broker would ignore the SIGTERM
         Self.end(process, signal: SIGTERM)
         try? FileManager.default.removeItem(at: log)
     }

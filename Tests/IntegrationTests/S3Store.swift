@@ -25,7 +25,7 @@ final class S3Store {
         let deadline = Date().addingTimeInterval(30)
         while !Broker.accepts(port), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
         guard Broker.accepts(port) else { throw IntegrationError("moto did not listen on \(port) within 30 s: \(output)") }
-        let created = try PipelineIntegrationTests.run("/usr/bin/curl", ["-sS", "-f", "-X", "PUT", "http://127.0.0.1:\(port)/\(bucket)"])
+        let created = try PipelineIntegrationTests.run("/usr/bin/curl", ["-sS", "-f", "-m", "10", "-X", "PUT", "http://127.0.0.1:\(port)/\(bucket)"])
         guard created.status == 0 else { throw IntegrationError("creating bucket \(bucket): \(created.output)") }
     }
 

@@ -4,13 +4,15 @@ import Messaging
 import TestSupport
 
 /// Studies submitted at a steady rate on their own thread (records buffer in the producer while the
-/// broker is away, as any client's do), for the fault tests to break things under.
-final class StudyStream: @unchecked Sendable {   // `failures` and `submitted` guarded by `lock`
+/// broker is away, as any client's do), for the fault tests to break things under. The thread holds
+/// the stream until it is done: call `stop()` (a `defer`) so a failed test does not leave it sending.
+final class StudyStream: @unchecked Sendable {   // `enqueued`, `failures` and `stopped` guarded by `lock`
     let studies: [StudyMessage]
     private let producer: KafkaProducer
     private let lock = NSLock()
     private var enqueued = 0
     private var failures = [String]()
+    private var stopped = false
     private let finished = DispatchSemaphore(value: 0)
 
     /// `count` studies (no tasks: the language stage still answers each with a result) at `rate` per second.
@@ -24,15 +26,20 @@ final class StudyStream: @unchecked Sendable {   // `failures` and `submitted` g
         let thread = Thread { [self] in
             var tickets = [DeliveryTicket]()
             let start = Date()
-            for (i, record) in records.enumerated() {
+            for (i, record) in records.enumerated() where !lock.withLock({ stopped }) {
                 let due = start.addingTimeInterval(Double(i) / rate)
                 if due > Date() { Thread.sleep(until: due) }
                 tickets.append(producer.enqueue([record]))
                 lock.withLock { enqueued += 1 }
             }
+            let deadline = Date().addingTimeInterval(300)      // for all acknowledgements together
             for (i, ticket) in tickets.enumerated() {
-                if let failure = ticket.wait(timeout: 300) { lock.withLock { failures.append("\(studies[i].studyID): \(failure)") } }
+                let failure = ticket.wait(timeout: max(0, deadline.timeIntervalSinceNow))
+                    ?? (ticket.isDone ? nil : MessagingError(.timedOut, "no acknowledgement within 300 s", retriable: false))
+                if let failure { lock.withLock { failures.append("\(studies[i].studyID): \(failure)") } }
             }
+            if lock.withLock({ enqueued < records.count }) { lock.withLock { failures.append("stopped after \(enqueued) of \(records.count)") } }
+            producer.close()
             finished.signal()
         }
         thread.name = "study-stream"
@@ -41,6 +48,9 @@ final class StudyStream: @unchecked Sendable {   // `failures` and `submitted` g
 
     var submitted: Int { lock.withLock { enqueued } }
 
+    /// Sends nothing more; what was sent is still waited for by `acknowledged`.
+    func stop() { lock.withLock { stopped = true } }
+
     /// Waits until every study was acknowledged by the broker (or failed); the failures.
     func acknowledged(seconds: Double = 300) -> [String] {
         guard finished.wait(timeout: .now() + seconds) == .success else { return ["the stream's acknowledgements did not come within \(seconds) s"] }
@@ -48,11 +58,11 @@ final class StudyStream: @unchecked Sendable {   // `failures` and `submitted` g
         return lock.withLock { failures }
     }
 
-    deinit { producer.close() }
 }
 
 /// Every record of the pipeline's topics from the start, read on its own thread in a group of its own
 /// and kept once per (topic, partition, offset): a rejoin after a broker fault re-reads, never doubles.
+/// The thread holds the watcher until `stop()` (a `defer` in each test).
 final class TopicWatcher: @unchecked Sendable {   // `seen`, `records` and `stopped` guarded by `lock`
     struct Arrival {
         let record: IncomingRecord
@@ -126,10 +136,9 @@ final class TopicWatcher: @unchecked Sendable {   // `seen`, `records` and `stop
         return condition()
     }
 
+    /// Stops reading; waits up to 30 s for the consumer to close (a dead broker can hold its close).
     func stop() {
         guard !lock.withLock({ let was = stopped; stopped = true; return was }) else { return }
-        done.wait()
+        _ = done.wait(timeout: .now() + 30)
     }
-
-    deinit { stop() }
 }
