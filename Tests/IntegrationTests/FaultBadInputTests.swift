@@ -30,10 +30,7 @@ import Testing
         let letters = try PipelineIntegrationTests.read(.deadLetter, broker: broker, count: rejected + 1, seconds: 10).map { r in
             (r.key ?? "?", try MessageCodec.decode(DeadLetterMessage.self, schema: DeadLetterMessage.schema, from: r.value, maximumBytes: 1 << 26))
         }
-        let caseOfStudy = BadInputCorpus.caseOfStudy(cases)
-        var outcome = [String: String]()
-        for (key, letter) in letters { outcome[key] = letter.error.code }
-        for key in anatomy.compactMap(\.key) { if let name = caseOfStudy[key] { outcome[name] = "accepted" } }
+        let outcome = BadInputCorpus.outcomes(cases, deadLetters: letters.map { ($0.0, $0.1.error.code) }, outputKeys: anatomy.compactMap(\.key))
         for (name, want) in expected.sorted(by: { $0.key < $1.key }) {
             let reason = letters.first { $0.0 == name }?.1.error.message ?? ""
             #expect(outcome[name] == want, "\(name): \(outcome[name] ?? "nothing") (\(reason.prefix(300))), expected \(want)")

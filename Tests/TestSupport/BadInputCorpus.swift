@@ -53,4 +53,14 @@ public enum BadInputCorpus {
         return Dictionary(cases.compactMap { c in (try? JSONDecoder().decode(Peek.self, from: c.1))?.study_id.map { ($0, c.0) } },
                           uniquingKeysWith: { a, _ in a })
     }
+
+    /// Each case's outcome: the code of the dead letter keyed by its name, or "accepted" when an
+    /// output is keyed by the study id it names.
+    public static func outcomes(_ cases: [(String, Data)], deadLetters: [(key: String, code: String)], outputKeys: [String]) -> [String: String] {
+        let caseOfStudy = caseOfStudy(cases)
+        var outcome = [String: String]()
+        for letter in deadLetters { outcome[letter.key] = letter.code }
+        for key in outputKeys { if let name = caseOfStudy[key] { outcome[name] = "accepted" } }
+        return outcome
+    }
 }

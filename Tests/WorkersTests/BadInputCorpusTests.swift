@@ -35,10 +35,9 @@ import Testing
             (r.key ?? "?", try MessageCodec.decode(DeadLetterMessage.self, schema: DeadLetterMessage.schema, from: r.value, maximumBytes: 1 << 26))
         }
         let caseOfStudy = BadInputCorpus.caseOfStudy(cases)
-        let accepted = Set(bus.records(Topic.anatomy.rawValue).compactMap { $0.key.flatMap { caseOfStudy[$0] } })
-        var outcome = [String: String]()
-        for (key, letter) in letters { outcome[key] = letter.error.code }
-        for name in accepted { outcome[name] = "accepted" }
+        let outputKeys = bus.records(Topic.anatomy.rawValue).compactMap(\.key)
+        let accepted = Set(outputKeys.compactMap { caseOfStudy[$0] })
+        let outcome = BadInputCorpus.outcomes(cases, deadLetters: letters.map { ($0.0, $0.1.error.code) }, outputKeys: outputKeys)
         for (name, want) in expected.sorted(by: { $0.key < $1.key }) {
             let reason = letters.first { $0.0 == name }?.1.error.message ?? ""
             #expect(outcome[name] == want, "\(name): \(outcome[name] ?? "nothing") (\(reason.prefix(300))), expected \(want)")
