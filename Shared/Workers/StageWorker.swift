@@ -57,6 +57,8 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     private var stopRequested = false
     /// Records polled while fetching was paused, handled before the next poll (the loop thread's own).
     private var backlog = [IncomingRecord]()
+    /// Fetching was paused and not resumed yet (the loop thread's own).
+    private var needsResume = false
 
     public init(handler: any StageHandler, consumer: any RecordConsumer, producer: any RecordProducer, settings: Settings) {
         (self.handler, self.consumer, self.producer, self.settings) = (handler, consumer, producer, settings)
@@ -87,7 +89,7 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
                 if Date().timeIntervalSince(lastLag) >= 1, let lag = consumer.lag() { lastLag = Date(); telemetry.lag.set(Int64(lag)) }
             }
             between?()
-            if window.count >= settings.window { waitForRoom(&window) } else { settle(&window, all: false) }
+            if window.count >= settings.window { waitForRoom(&window) } else { settle(&window, all: false); resumeIfPaused() }
             let record: IncomingRecord?
             if !backlog.isEmpty {
                 record = backlog.removeFirst()
@@ -112,23 +114,29 @@ public final class StageWorker: @unchecked Sendable {   // driven by one thread;
     /// The window is full and its head unacknowledged (a slow or frozen broker): fetching is paused
     /// and the consumer keeps being polled, so the group sees a live member however long the
     /// acknowledgement takes (max.poll.interval.ms counts from the last poll) and /healthz stays
-    /// green; a record that was fetched before the pause is kept for the loop, never dropped, and
-    /// fetching is paused again (a partition assigned meanwhile is paused too). Memory stays bounded:
-    /// the window plus what librdkafka had prefetched (`prefetchKilobytes`).
+    /// green; a record that was fetched before the pause is kept for the loop, never dropped. The
+    /// consumer holds the pause for partitions assigned meanwhile, and the resume for partitions
+    /// that were revoked while paused and come back (a session lost in a freeze). Memory stays
+    /// bounded: the window plus what librdkafka had prefetched (`prefetchKilobytes`).
     func waitForRoom(_ window: inout [InFlight]) {
         guard let head = window.first, !head.ticket.isDone else { settle(&window, all: false); return }
-        var paused = (try? consumer.pause()) != nil
+        needsResume = true                               // even when pausing fails: the state may be half set
+        try? consumer.pause()
         counters.add("pauses")
         while let head = window.first, !head.ticket.isDone, !isStopping {
             _ = head.ticket.wait(timeout: 0.1)
             settings.telemetry?.turn(ready: consumer.hasJoinedGroup)
-            if let early = try? consumer.poll(timeout: 0) {
-                backlog.append(early)
-                paused = (try? consumer.pause()) != nil || paused
-            }
+            if let early = try? consumer.poll(timeout: 0) { backlog.append(early) }
         }
-        if paused { try? consumer.resume() }
+        resumeIfPaused()
         settle(&window, all: isStopping)
+    }
+
+    /// Resumes fetching after a pause; a failed resume is retried on the next turn of the loop (a
+    /// consumer left paused would never read again).
+    func resumeIfPaused() {
+        guard needsResume else { return }
+        do { try consumer.resume(); needsResume = false } catch { counters.add("resume_failures") }
     }
 
     /// A record whose outputs are on their way.

@@ -108,6 +108,35 @@ import Testing
         withExtendedLifetime(cluster) {}
     }
 
+    /// librdkafka keeps a partition's pause flag across revoke and re-assignment; the consumer must
+    /// apply its own pause state to whatever it is assigned, or a partition paused when it was
+    /// revoked (a session lost while a full window paused fetching) comes back paused for good.
+    @Test func aPartitionRevokedWhilePausedComesBackInTheConsumersCurrentState() throws {
+        let cluster = try RDKafkaMockCluster(brokers: 1)
+        try cluster.createTopic("paused", partitions: 2)
+        let producer = try KafkaProducer(configuration: Self.configuration(cluster, client: "p"))
+        let a = try KafkaConsumer(configuration: Self.configuration(cluster, client: "a", group: "g4"), topics: ["paused"])
+        func pump(_ consumers: [KafkaConsumer], seconds: Double, until done: () -> Bool) throws {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !done(), Date() < deadline { for c in consumers { _ = try c.poll(timeout: 0.05) } }
+        }
+        try pump([a], seconds: 20) { a.rebalanceCounts.assigned == 2 }
+        #expect(a.rebalanceCounts.assigned == 2, "a alone holds both partitions")
+        try a.pause()
+        let b = try KafkaConsumer(configuration: Self.configuration(cluster, client: "b", group: "g4"), topics: ["paused"])
+        try pump([a, b], seconds: 20) { b.rebalanceCounts.assigned == 1 && a.rebalanceCounts.revoked == 1 }
+        #expect(a.rebalanceCounts.revoked == 1, "one paused partition moved to b")
+        b.close()                                           // it comes back to a, which is no longer paused meanwhile
+        try a.resume()
+        try pump([a], seconds: 20) { a.rebalanceCounts.assigned == 3 }
+        #expect(a.rebalanceCounts.assigned == 3, "a got the partition back")
+        try producer.send((0..<20).map { OutgoingRecord(topic: "paused", key: "study-\($0)", value: Data("\($0)".utf8)) })
+        let got = try consume([a], count: 20, seconds: 20)[0]
+        #expect(Set(got.map(\.partition)) == [0, 1] && got.count == 20, "both partitions are read again: \(got.count) of 20")
+        a.close(); producer.close()
+        withExtendedLifetime(cluster) {}
+    }
+
     @Test func configurationErrorsNameTheSetting() {
         var c = KafkaConfiguration(bootstrapServers: "127.0.0.1:1", clientID: "x")
         #expect { try KafkaConsumer(configuration: c, topics: ["t"]) } throws: { "\($0)".contains("group id") }

@@ -41,4 +41,46 @@ import Testing
         #expect(bus.records(Topic.anatomy.rawValue).compactMap(\.key) == studies.map(\.studyID), "in order, the backlog included")
         #expect(bus.committed(group: "perception", topic: Topic.studies.rawValue) == [10])
     }
+
+    /// A consumer whose first resume fails (a transient librdkafka error): the worker must not stay
+    /// paused for good, it retries on the next turn of its loop.
+    final class FailingResume: RecordConsumer {
+        let inner: InProcessConsumer
+        var failures = 1
+        init(_ inner: InProcessConsumer) { self.inner = inner }
+        func poll(timeout: Double) throws(MessagingError) -> IncomingRecord? { try inner.poll(timeout: timeout) }
+        func markProcessed(_ record: IncomingRecord) throws(MessagingError) { try inner.markProcessed(record) }
+        func commit() throws(MessagingError) { try inner.commit() }
+        func pause() throws(MessagingError) { try inner.pause() }
+        func resume() throws(MessagingError) {
+            if failures > 0 { failures -= 1; throw MessagingError(.state, "resume: local timeout", retriable: true) }
+            try inner.resume()
+        }
+        func close() { inner.close() }
+        func lag() -> Int? { inner.lag() }
+        var hasJoinedGroup: Bool { inner.hasJoinedGroup }
+    }
+
+    @Test func aFailedResumeIsRetriedSoFetchingNeverStaysPaused() throws {
+        let bus = InProcessBus(defaultPartitions: 1)
+        let studies = (0..<8).map { StageWorkerTests.study($0) }
+        try StageWorkerTests.submit(bus, studies)
+        bus.holdAcknowledgements()
+        let inner = bus.consumer(group: "perception", topics: [Topic.studies.rawValue])
+        let consumer = FailingResume(inner)
+        var settings = StageWorker.Settings(workerID: "resume")
+        settings.window = 2
+        let worker = StageWorker(handler: PerceptionHandler(step: StageWorkerTests.steps.perception, maximumMessageBytes: 16 << 20),
+                                 consumer: consumer, producer: bus, settings: settings)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { try? worker.run(limit: studies.count); done.signal() }
+        thread.start()
+        var waited = 0.0
+        while inner.isPaused == false, waited < 30 { Thread.sleep(forTimeInterval: 0.05); waited += 0.05 }
+        #expect(inner.isPaused, "a full window pauses fetching")
+        bus.releaseAcknowledgements()
+        #expect(done.wait(timeout: .now() + 120) == .success, "every study is read although the first resume failed")
+        #expect(worker.counters["resume_failures"] == 1 && !inner.isPaused)
+        #expect(worker.counters["processed"] == 8 && bus.records(Topic.anatomy.rawValue).count == 8)
+    }
 }

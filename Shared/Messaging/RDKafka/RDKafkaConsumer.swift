@@ -9,6 +9,14 @@ final class RebalanceLog: @unchecked Sendable {   // guarded by `lock`
     let start: KafkaConsumer.StartPosition?
     /// Set when a start position could not be applied; the next poll throws it.
     private var failure: String?
+    /// Whether fetching is paused: librdkafka keeps a partition's own pause flag across revoke and
+    /// re-assignment, so every assignment is set to this state (else a partition revoked while
+    /// paused comes back paused for good, after a lost session say).
+    private var pausedState = false
+    var paused: Bool {
+        get { lock.withLock { pausedState } }
+        set { lock.withLock { pausedState = newValue } }
+    }
     var positionFailure: String? { lock.withLock { failure } }
 
     init(start: KafkaConsumer.StartPosition?) { self.start = start }
@@ -72,6 +80,9 @@ final class RDKafkaConsumer {
                 if let partitions { log?.position(rk, partitions) }
                 if cooperative { if let e = rd_kafka_incremental_assign(rk, partitions) { rd_kafka_error_destroy(e) } }
                 else { _ = rd_kafka_assign(rk, partitions) }
+                if let partitions {                      // only assigned partitions can be paused or resumed
+                    _ = log?.paused == true ? rd_kafka_pause_partitions(rk, partitions) : rd_kafka_resume_partitions(rk, partitions)
+                }
                 log?.record(assigned: count, revoked: 0)
                 log?.recordAssignment()
             case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
@@ -168,7 +179,9 @@ final class RDKafkaConsumer {
         return Int(total)
     }
 
+    /// Pauses or resumes fetching for the partitions assigned now and for any assigned later.
     func setPaused(_ paused: Bool) throws(MessagingError) {
+        rebalances.paused = paused
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
         defer { rd_kafka_topic_partition_list_destroy(list) }
