@@ -28,7 +28,7 @@ struct EvalRunner {
 
     /// `ask(i)`: the study's task examples to put to the language model (empty: none).
     func run(_ studies: [ManifestStudy], root: URL, ask: @Sendable (Int) -> [ManifestStudy.TaskExample]) throws -> [StudyOutcome] {
-        let results = Mutex<[Int: Result<StudyOutcome, any Error>]>([:])
+        let results = Locked<[Int: Result<StudyOutcome, any Error>]>([:])
         let done = Atomic<Int>(0)
         let started = DispatchTime.now().uptimeNanoseconds
         let (perception, retrieval, language, limits) = (perception, retrieval, language, limits)

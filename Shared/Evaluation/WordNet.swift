@@ -1,5 +1,4 @@
 public import Foundation
-import Synchronization
 
 /// The English WordNet 3.0 database as NLTK 3.10.4's `WordNetCorpusReader` reads it, for the synonym
 /// stage of METEOR: `lemmaNames(of:)` is `{l.name() for s in wordnet.synsets(word) for l in s.lemmas()}`.
@@ -8,7 +7,7 @@ import Synchronization
 /// `make deps`), by default /usr/share/wordnet, else `$ANATOMIX_WORDNET` or the folder given. The
 /// index and exception lists load once, on first use; data files are memory-mapped and a synset is
 /// the line at its offset. Safe to share between threads.
-public final class WordNet: Sendable {
+public final class WordNet: @unchecked Sendable {   // `database` guarded by `lock`
     /// The four data files; adjective satellites (type "s") live in the adjective files.
     public enum PartOfSpeech: String, CaseIterable, Sendable {
         case noun = "n", verb = "v", adjective = "a", adverb = "r"
@@ -38,7 +37,8 @@ public final class WordNet: Sendable {
     public static let standard = WordNet()
 
     public let directory: URL
-    private let database = Mutex<WordNetDatabase?>(nil)
+    private let lock = NSLock()
+    private var database: WordNetDatabase?   // loaded on first use (NSLock: ThreadSanitizer sees it, see Tensor.Locked)
 
     /// The database in `directory`; else in `$ANATOMIX_WORDNET` if set, else /usr/share/wordnet.
     /// Nothing is read until the first lookup (or `load()`).
@@ -80,12 +80,12 @@ public final class WordNet: Sendable {
     }
 
     private func loaded() throws -> WordNetDatabase {
-        try database.withLock { cached in
-            if let cached { return cached }
-            let database = try WordNetDatabase(directory: directory)
-            cached = database
-            return database
-        }
+        lock.lock()
+        defer { lock.unlock() }
+        if let database { return database }
+        let loaded = try WordNetDatabase(directory: directory)
+        database = loaded
+        return loaded
     }
 }
 

@@ -10,7 +10,7 @@ public enum ComputeThreads {
     public static let maximum = 256
 
     private static let defaultCount = Atomic<Int>(1)
-    private static let shared = Mutex<WorkerPool?>(nil)
+    private static let shared = Locked<WorkerPool?>(nil)
 
     /// The default thread count (1 until `set`).
     public static var count: Int { defaultCount.load(ordering: .relaxed) }

@@ -1,6 +1,7 @@
 import Foundation
 public import Operations
 public import Prometheus
+import Tensor
 
 /// What a worker shows its operators: Prometheus metrics (every `WorkerCounters` count as
 /// `anatomix_<name>_total`, dead letters by code, the stage's latency, consumer lag, model load
@@ -100,10 +101,3 @@ public final class WorkerTelemetry: Sendable {
     }
 }
 
-/// A value behind a lock.
-final class Locked<Value>: @unchecked Sendable {     // every access goes through `lock`
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&value) } }
-}

@@ -14,7 +14,7 @@ import Testing
         // a pool of its own (the shared one may be busy with another test, and then runs in turn)
         let pool = WorkerPool(workers: 4)
         defer { pool.shutdown() }
-        let seen = Mutex<Set<UInt>>([])
+        let seen = Locked<Set<UInt>>([])
         // each slice takes 30 ms, so the caller cannot finish them all before the workers join;
         // 6 slices on `threads` threads: the seat limit keeps the other workers out
         pool.run(6, threads: threads) { _ in
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func oneSliceRunsOnTheCaller() {
-        let caller = Self.threadID(), ran = Mutex<UInt>(0)
+        let caller = Self.threadID(), ran = Locked<UInt>(0)
         ComputeThreads.parallelFor(1) { _ in ran.withLock { $0 = Self.threadID() } }
         #expect(ran.withLock { $0 } == caller)
     }
@@ -73,8 +73,8 @@ import Testing
 
 /// Slice counters shared by concurrent callers.
 final class Counts: Sendable {
-    private let counts: Mutex<[Int]>
-    init(_ n: Int) { counts = Mutex([Int](repeating: 0, count: n)) }
+    private let counts: Locked<[Int]>
+    init(_ n: Int) { counts = Locked([Int](repeating: 0, count: n)) }
     func add(at index: Int) { counts.withLock { $0[index] += 1 } }
     var values: [Int] { counts.withLock { $0 } }
 }
