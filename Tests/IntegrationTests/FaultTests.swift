@@ -35,11 +35,13 @@ import Testing
     }
 
     /// The worker's counters and lag from /metrics (what an operator would look at).
-    static func metrics(_ worker: WorkerProcess) -> String {
+    static func metrics(_ worker: WorkerProcess) -> String { metricLines(worker).joined(separator: " ") }
+
+    static func metricLines(_ worker: WorkerProcess) -> [String] {
         guard let port = worker.environment["ANATOMIX_OPS_PORT"],
-              let read = try? PipelineIntegrationTests.run("/usr/bin/curl", ["-sS", "-m", "5", "http://127.0.0.1:\(port)/metrics"]) else { return "" }
+              let read = try? PipelineIntegrationTests.run("/usr/bin/curl", ["-sS", "-m", "5", "http://127.0.0.1:\(port)/metrics"]) else { return [] }
         return read.output.split(separator: "\n").filter { !$0.hasPrefix("#") && ($0.contains("_total") || $0.contains("lag") || $0.contains("in_flight")) }
-            .joined(separator: " ")
+            .map(String.init)
     }
 
     /// Every study once after dedupe, none lost, no dead letter, every submission acknowledged.
@@ -115,6 +117,11 @@ import Testing
         // the consumer sets every assignment to its own state (KafkaMockClusterTests has the unit
         // case): before, this worker never read again (38 and 49 of 200 results in 2 of 3 runs).
         Self.expectEveryStudyOnce(stream, watcher, Array(workers.values), broker: broker)
+        // Whether a window filled (and fetching paused) depends on what was in flight at the freeze:
+        // printed, so a run shows whether it went through the pause and the rejoin.
+        print("freeze: " + workers.values.map { w in
+            "\(w.name) " + Self.metricLines(w).filter { $0.contains("pauses") || $0.contains("resume_failures") }.joined(separator: ", ")
+        }.sorted().joined(separator: "; "))
         #expect(duringFreeze < Self.count, "the freeze came mid-stream (\(duringFreeze) results by its end)")
         let running = workers.values.allSatisfy { $0.process.isRunning }
         #expect(running, "no worker exited: none needs a restart by hand")

@@ -110,29 +110,46 @@ import Testing
 
     /// librdkafka keeps a partition's pause flag across revoke and re-assignment; the consumer must
     /// apply its own pause state to whatever it is assigned, or a partition paused when it was
-    /// revoked (a session lost while a full window paused fetching) comes back paused for good.
+    /// revoked (a session lost while a full window paused fetching) comes back paused for good. And
+    /// a partition assigned while the consumer is paused stays paused.
     @Test func aPartitionRevokedWhilePausedComesBackInTheConsumersCurrentState() throws {
         let cluster = try RDKafkaMockCluster(brokers: 1)
         try cluster.createTopic("paused", partitions: 2)
         let producer = try KafkaProducer(configuration: Self.configuration(cluster, client: "p"))
         let a = try KafkaConsumer(configuration: Self.configuration(cluster, client: "a", group: "g4"), topics: ["paused"])
+        var readByA = [IncomingRecord]()                // what a's polls return while the group changes
         func pump(_ consumers: [KafkaConsumer], seconds: Double, until done: () -> Bool) throws {
             let deadline = Date().addingTimeInterval(seconds)
-            while !done(), Date() < deadline { for c in consumers { _ = try c.poll(timeout: 0.05) } }
+            while !done(), Date() < deadline {
+                for c in consumers { if let r = try c.poll(timeout: 0.05), c === a { readByA.append(r) } }
+            }
         }
-        try pump([a], seconds: 20) { a.rebalanceCounts.assigned == 2 }
+        func member(_ client: String) throws -> KafkaConsumer {
+            try KafkaConsumer(configuration: Self.configuration(cluster, client: client, group: "g4"), topics: ["paused"])
+        }
+        /// A second member joins (taking one of a's partitions) and leaves again (giving it back).
+        func borrowOne(resumingMeanwhile resume: Bool) throws {
+            let before = a.rebalanceCounts
+            let b = try member("b-\(resume)")
+            try pump([a, b], seconds: 30) { b.rebalanceCounts.assigned >= 1 && a.rebalanceCounts.revoked > before.revoked }
+            #expect(a.rebalanceCounts.revoked > before.revoked, "a partition moved to the second member")
+            b.close()
+            if resume { try a.resume() }                 // a resumes while the partition is away
+            try pump([a], seconds: 30) { a.rebalanceCounts.assigned - a.rebalanceCounts.revoked == 2 }
+            #expect(a.rebalanceCounts.assigned - a.rebalanceCounts.revoked == 2, "a holds both partitions again")
+        }
+        try pump([a], seconds: 30) { a.rebalanceCounts.assigned == 2 }
         #expect(a.rebalanceCounts.assigned == 2, "a alone holds both partitions")
         try a.pause()
-        let b = try KafkaConsumer(configuration: Self.configuration(cluster, client: "b", group: "g4"), topics: ["paused"])
-        try pump([a, b], seconds: 20) { b.rebalanceCounts.assigned == 1 && a.rebalanceCounts.revoked == 1 }
-        #expect(a.rebalanceCounts.revoked == 1, "one paused partition moved to b")
-        b.close()                                           // it comes back to a, which is no longer paused meanwhile
-        try a.resume()
-        try pump([a], seconds: 20) { a.rebalanceCounts.assigned == 3 }
-        #expect(a.rebalanceCounts.assigned == 3, "a got the partition back")
+        try borrowOne(resumingMeanwhile: false)
         try producer.send((0..<20).map { OutgoingRecord(topic: "paused", key: "study-\($0)", value: Data("\($0)".utf8)) })
-        let got = try consume([a], count: 20, seconds: 20)[0]
-        #expect(Set(got.map(\.partition)) == [0, 1] && got.count == 20, "both partitions are read again: \(got.count) of 20")
+        let whilePaused = try consume([a], count: 1, seconds: 3, mark: false)[0] + readByA
+        #expect(whilePaused.isEmpty, "paused, the returned partition included: \(whilePaused.count) records read")
+        try borrowOne(resumingMeanwhile: true)
+        let early = readByA                              // read after the resume, while the partition was away
+        let got = early + (try consume([a], count: 20 - early.count, seconds: 30)[0])
+        #expect(Set(got.map { String(decoding: $0.value, as: UTF8.self) }).count == 20 && Set(got.map(\.partition)) == [0, 1],
+                "both partitions are read again: \(Set(got.map(\.value)).count) of 20 records")
         a.close(); producer.close()
         withExtendedLifetime(cluster) {}
     }

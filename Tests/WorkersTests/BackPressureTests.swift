@@ -79,7 +79,9 @@ import Testing
         while inner.isPaused == false, waited < 30 { Thread.sleep(forTimeInterval: 0.05); waited += 0.05 }
         #expect(inner.isPaused, "a full window pauses fetching")
         bus.releaseAcknowledgements()
-        #expect(done.wait(timeout: .now() + 120) == .success, "every study is read although the first resume failed")
+        let finished = done.wait(timeout: .now() + 20) == .success   // in process: well under a second when it works
+        if !finished { worker.stop(); _ = done.wait(timeout: .now() + 10) }
+        #expect(finished, "every study is read although the first resume failed")
         #expect(worker.counters["resume_failures"] == 1 && !inner.isPaused)
         #expect(worker.counters["processed"] == 8 && bus.records(Topic.anatomy.rawValue).count == 8)
     }

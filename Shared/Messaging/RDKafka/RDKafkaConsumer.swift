@@ -78,8 +78,17 @@ final class RDKafkaConsumer {
             switch err {
             case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
                 if let partitions { log?.position(rk, partitions) }
-                if cooperative { if let e = rd_kafka_incremental_assign(rk, partitions) { rd_kafka_error_destroy(e) } }
-                else { _ = rd_kafka_assign(rk, partitions) }
+                var failure: String?
+                if cooperative {
+                    if let e = rd_kafka_incremental_assign(rk, partitions) { failure = String(cString: rd_kafka_error_string(e)); rd_kafka_error_destroy(e) }
+                } else {
+                    let err = rd_kafka_assign(rk, partitions)
+                    if err != RD_KAFKA_RESP_ERR_NO_ERROR { failure = RDKafkaConfig.describe(err) }
+                }
+                guard failure == nil else {              // nothing was assigned: logged, not counted
+                    FileHandle.standardError.write(Data("anatomix: assigning \(count) partitions failed: \(failure ?? "")\n".utf8))
+                    return
+                }
                 if let partitions {                      // only assigned partitions can be paused or resumed
                     _ = log?.paused == true ? rd_kafka_pause_partitions(rk, partitions) : rd_kafka_resume_partitions(rk, partitions)
                 }
@@ -182,11 +191,16 @@ final class RDKafkaConsumer {
     /// Pauses or resumes fetching for the partitions assigned now and for any assigned later.
     func setPaused(_ paused: Bool) throws(MessagingError) {
         rebalances.paused = paused
+        let verb = paused ? "pausing" : "resuming"
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
+        let listed = rd_kafka_assignment(handle, &list)
+        guard listed == RD_KAFKA_RESP_ERR_NO_ERROR, let list else {
+            throw MessagingError(.state, "\(verb): reading the assignment: \(RDKafkaConfig.describe(listed))", retriable: true)
+        }
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = paused ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw MessagingError(.state, "pause/resume: \(RDKafkaConfig.describe(err))", retriable: true) }
+        var err = paused ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
+        for i in 0..<Int(list.pointee.cnt) where err == RD_KAFKA_RESP_ERR_NO_ERROR { err = list.pointee.elems[i].err }   // per partition
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw MessagingError(.state, "\(verb) fetching: \(RDKafkaConfig.describe(err))", retriable: true) }
     }
 
     /// Commits what was stored, leaves the group (revoking through the callback), frees the handle.
