@@ -1,13 +1,15 @@
 """Export APM parity fixtures for the Swift tests (Tests/Fixtures/apm/): a tiny randomly
 initialised AnatomyPerceptionModule (batch-norm statistics randomised too, so folding is tested),
-its weights, two input images and every output. No training needed; the trained model gets its
-own fixtures from the checkpoint in issue [3/7].
+its weights, two input images and every output, written to --out; the same model with the fine label
+branch's own backbone copy (`fine_label_backbone`) to --out + "-fine-backbone". No training needed; the
+trained model gets its own fixtures from the checkpoint in issue [3/7].
 
     Training/.venv/bin/python Training/export_apm_fixtures.py [--out Tests/Fixtures/apm]
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -55,8 +57,13 @@ def main() -> None:
     if args.weights:
         trained(args.weights, args.images, Path(args.out))
         return
+    random_model(TINY, Path(args.out))
+    random_model(dataclasses.replace(TINY, fine_label_backbone=True), Path(args.out + "-fine-backbone"))
+
+
+def random_model(config: ApmConfiguration, directory: Path) -> None:
     torch.manual_seed(7)
-    model = AnatomyPerceptionModule(TINY).eval()
+    model = AnatomyPerceptionModule(config).eval()
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, FrozenBatchNorm2d):
@@ -69,12 +76,11 @@ def main() -> None:
         model.token_label_head.bias.normal_(0, 0.3)
         model.fine_label_head.classifier.weight.normal_(0, 0.3)
         model.fine_label_head.classifier.bias.normal_(0, 0.3)
-    image = torch.rand(2, 1, TINY.image_size, TINY.image_size)
+    image = torch.rand(2, 1, config.image_size, config.image_size)
     with torch.inference_mode():
         out = model(image)
-    directory = Path(args.out)
     directory.mkdir(parents=True, exist_ok=True)
-    TINY.save(directory / "config.json")
+    config.save(directory / "config.json")
     (directory / "anatomies.json").write_text((Path(__file__).resolve().parents[1] / "Schemas/anatomies.v1.json").read_text())
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(directory / "apm.safetensors"))
     save_file({"image": image.contiguous(), **{k: v.contiguous() for k, v in out.items()}}, str(directory / "io.safetensors"))

@@ -1,7 +1,11 @@
 """`make train-apm-labels`: add the fine label branch (apm.FineLabelHead) to a trained APM and train it alone.
 
     Training/.venv/bin/python Training/train_apm_labels.py --data data/train --val data/val \\
-        --model Weights/anatomix-tiny [--width 64] [--stem 32] [--epochs 6] [--export Weights/anatomix-tiny]
+        --model Weights/anatomix-tiny [--width 64] [--stem 32] [--backbone 1] [--epochs 6] [--export Weights/anatomix-tiny]
+
+With `--backbone 1` (the default since 2026-12-06) the branch trains its own copy of the backbone's stem
+and first two stages (started from the APM's, at `--backbone-lr` times the branch's rate) instead of
+reading the frozen maps; the APM's own backbone, boxes and tokens still do not move.
 
 The branch has its own pixel stem (`--stem` channels; 0 reads the frozen backbone maps only, which
 did not separate a line from a rib edge: validation AUROC 0.8921 -> 0.8932). Everything the model
@@ -89,15 +93,18 @@ def dense_targets(cells: torch.Tensor, finding_labels: torch.Tensor, h: int, w: 
     return torch.einsum("bfhw,bfl->blhw", inside, finding_labels).clamp(max=1)
 
 
-def load_model(folder: Path, width: int, stem: int) -> AnatomyPerceptionModule:
+def load_model(folder: Path, width: int, stem: int, backbone: bool) -> AnatomyPerceptionModule:
     config = dataclasses.replace(ApmConfiguration.load(folder / "config.json"), fine_label_width=width,
-                                 fine_label_stem=stem)
+                                 fine_label_stem=stem, fine_label_backbone=backbone)
     model = AnatomyPerceptionModule(config)
     weights = {k: v.float() for k, v in load_file(str(folder / "apm.safetensors")).items()}
     weights = {k: v for k, v in weights.items() if not k.startswith("fine_label_head.")}   # a new branch each run
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if unexpected or any(not k.startswith("fine_label_head.") for k in missing):
         raise SystemExit(f"{folder} does not fit: missing {missing}, unexpected {unexpected}")
+    if backbone:                              # the branch's own early stages start as the APM's
+        own = model.fine_label_head.backbone.state_dict()
+        model.fine_label_head.backbone.load_state_dict({k: model.backbone.state_dict()[k].clone() for k in own})
     for name, parameter in model.named_parameters():
         parameter.requires_grad_(name.startswith("fine_label_head."))
     return model.eval()                       # frozen batch norm, no dropout: the trunk is the inference graph
@@ -114,7 +121,8 @@ def frozen_parts(model: AnatomyPerceptionModule, images: torch.Tensor) -> tuple[
             model.fine_label_head = head
             model.configuration = dataclasses.replace(model.configuration, fine_label_width=head.conv1.out_channels,
                                                       fine_label_stem=head.stem1.out_channels if head.has_stem else 0)
-        stages = model.backbone.stages(images)
+        own = hasattr(model.fine_label_head, "backbone")         # then the branch computes its own maps
+        stages = [None, None] if own else model.backbone.stages(images)
     return base, stages[0], stages[1]
 
 
@@ -152,6 +160,9 @@ def main() -> None:
     p.add_argument("--studies", type=int, default=0, help="use the first N training studies (0: all)")
     p.add_argument("--width", type=int, default=64, help="channels of the fine label branch")
     p.add_argument("--stem", type=int, default=32, help="channels of the branch's own pixel stem (0: none)")
+    p.add_argument("--backbone", type=int, default=1,
+                   help="1: the branch trains its own copy of the backbone's stem and stages 1-2 (0: reads the frozen maps)")
+    p.add_argument("--backbone-lr", type=float, default=0.3, help="the copy's learning rate, as a fraction of --lr")
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -167,7 +178,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = load_model(args.model, args.width, args.stem)
+    model = load_model(args.model, args.width, args.stem, bool(args.backbone))
     size = model.configuration.image_size
     train = FindingStudies(args.data, size, sentence_index=None, shapes=args.shapes, seed=3)
     if args.studies:
@@ -179,9 +190,12 @@ def main() -> None:
     counts = torch.tensor([list(r["labels"].values()) for r in train.records], dtype=torch.float32).sum(0)
     pos_weight = ((len(train) - counts) / counts.clamp(min=1)).sqrt().clamp(1, 8)
     head = model.fine_label_head
-    optimizer = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=1e-4)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=max(args.epochs * len(loader), 1),
-                                                    pct_start=0.1)
+    copied = [q for n, q in head.named_parameters() if n.startswith("backbone.")]
+    own = [q for n, q in head.named_parameters() if not n.startswith("backbone.")]
+    groups = [{"params": own, "lr": args.lr}] + ([{"params": copied, "lr": args.lr * args.backbone_lr}] if copied else [])
+    optimizer = torch.optim.AdamW(groups, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[g["lr"] for g in groups],
+                                                    total_steps=max(args.epochs * len(loader), 1), pct_start=0.1)
     args.run.mkdir(parents=True, exist_ok=True)
     checkpoint, start_epoch, step = args.run / "last.pt", 0, 0
     before = validate(model, val_loader)
@@ -224,6 +238,7 @@ def main() -> None:
         valid = lambda xs: round(float(np.mean([a for a in xs if a is not None])), 4)  # noqa: E731
         export(args.export, model, {"recipe": "make train-apm-labels", "studies": len(train), "epochs": args.epochs,
                                     "lr": args.lr, "width": args.width, "stem": args.stem,
+                                    "backbone": bool(args.backbone), "backbone_lr": args.backbone_lr,
                                     "dense": args.dense, "val_macro_auroc_before": valid(before),
                                     "val_macro_auroc": valid(per_label)})
 

@@ -77,9 +77,11 @@ public struct AnatomyPerceptionModule: Sendable {
         let c = configuration
         let b = images.shape[0], d = c.dModel
         let start = DispatchTime.now().uptimeNanoseconds
-        let stages = backbone.stageOutputs(images, keeping: fineLabelHead == nil ? 0 : 2, threads: threads)
+        let readsMaps = fineLabelHead != nil && fineLabelHead?.backbone == nil    // else the branch has its own
+        let stages = backbone.stageOutputs(images, keeping: readsMaps ? 2 : 0, threads: threads)
         let features = stages.last!.conv2d(weight: projectionWeight, bias: projectionBias, threads: threads)  // [B, d, h, w]
-        let fineLogits = fineLabelHead?(image: images, stride4: stages[0], stride8: stages[1], threads: threads)
+        let fineLogits = fineLabelHead?(image: images, stride4: readsMaps ? stages[0] : nil,
+                                        stride8: readsMaps ? stages[1] : nil, threads: threads)
         let backboneDone = DispatchTime.now().uptimeNanoseconds
         let n = c.featureSize * c.featureSize
         var tokens = [Float](repeating: 0, count: b * (1 + n) * d)                              // [B, 1 + N, d]

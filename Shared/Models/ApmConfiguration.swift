@@ -26,6 +26,9 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
     /// Ours: > 0 gives the fine branch its own two-convolution pixel stem with that many channels,
     /// concatenated with the stride-4 backbone map; absent = 0 (the backbone maps only).
     public var fineLabelStem: Int
+    /// Ours: the fine branch computes its stride-4 and stride-8 maps with its own copy of the backbone's
+    /// stem and first two stages (`fine_label_head.backbone.*`) instead of reading the APM's; absent = false.
+    public var fineLabelBackbone: Bool
     /// Ours: r of the fine branch's pooling, (1/r) log mean exp(r x) over positions; absent = 8.
     public var fineLabelSharpness: Float
 
@@ -34,7 +37,7 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         case encoderLayers = "encoder_layers", decoderLayers = "decoder_layers", feedForward = "feed_forward"
         case anatomies, labels, tokenDim = "token_dim", featureHeads = "feature_heads", outputStride = "output_stride"
         case tokenLabels = "token_labels", fineLabelWidth = "fine_label_width", fineLabelSharpness = "fine_label_sharpness"
-        case fineLabelStem = "fine_label_stem"
+        case fineLabelStem = "fine_label_stem", fineLabelBackbone = "fine_label_backbone"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -58,6 +61,7 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         fineLabelWidth = try c.decodeIfPresent(Int.self, forKey: .fineLabelWidth) ?? 0
         fineLabelSharpness = try c.decodeIfPresent(Float.self, forKey: .fineLabelSharpness) ?? 8
         fineLabelStem = try c.decodeIfPresent(Int.self, forKey: .fineLabelStem) ?? 0
+        fineLabelBackbone = try c.decodeIfPresent(Bool.self, forKey: .fineLabelBackbone) ?? false
         try validate()
     }
 
@@ -85,6 +89,9 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         }
         guard fineLabelStem >= 0, fineLabelStem == 0 || fineLabelWidth > 0 else {
             throw ModelError(.invalidConfiguration, "APM fine_label_stem \(fineLabelStem) must be 0, or positive with a fine_label_width")
+        }
+        guard !fineLabelBackbone || fineLabelWidth > 0 else {
+            throw ModelError(.invalidConfiguration, "APM fine_label_backbone needs a fine_label_width > 0 (the branch it belongs to)")
         }
         guard block == "basic" || block == "bottleneck" else {
             throw ModelError(.invalidConfiguration, "APM block '\(block)' is not 'basic' or 'bottleneck'")

@@ -58,19 +58,20 @@ struct ResNetBlock: Sendable {
 }
 
 /// 1-channel ResNet: 7x7/2 stem, 3x3/2 max-pool, stages with strides 1, 2, 2, 2 (/32 overall), or
-/// 1, 2, 2, 1 (/16) with `output_stride` 16.
+/// 1, 2, 2, 1 (/16) with `output_stride` 16. `stageCount` below 4 keeps the first stages only, read
+/// under `prefix` (the fine label branch's copy: `fine_label_head.backbone.`).
 struct ResNet: Sendable {
     let stem: FoldedConv
     let stages: [[ResNetBlock]]
 
-    init(_ w: inout WeightLoader, c: ApmConfiguration) throws {
-        stem = try FoldedConv(&w, conv: "backbone.conv1", bn: "backbone.bn1", cin: 1, cout: c.stemWidth, kernel: 7, stride: 2)
+    init(_ w: inout WeightLoader, c: ApmConfiguration, prefix: String = "backbone.", stageCount: Int? = nil) throws {
+        stem = try FoldedConv(&w, conv: prefix + "conv1", bn: prefix + "bn1", cin: 1, cout: c.stemWidth, kernel: 7, stride: 2)
         var cin = c.stemWidth
         var stages = [[ResNetBlock]]()
-        for (i, (count, width)) in zip(c.blocks, c.widths).enumerated() {
+        for (i, (count, width)) in zip(c.blocks, c.widths).enumerated().prefix(stageCount ?? c.blocks.count) {
             var blocks = [ResNetBlock]()
             for b in 0..<count {
-                blocks.append(try ResNetBlock(&w, prefix: "backbone.layers.\(i).\(b).", c: c, cin: cin, width: width,
+                blocks.append(try ResNetBlock(&w, prefix: prefix + "layers.\(i).\(b).", c: c, cin: cin, width: width,
                                               stride: b == 0 ? c.stageStride(i) : 1))
                 cin = width * c.expansion
             }

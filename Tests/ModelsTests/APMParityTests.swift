@@ -5,7 +5,8 @@ import Testing
 import Tensor
 
 /// The Swift APM against its PyTorch twin on a tiny random model (Training/export_apm_fixtures.py):
-/// boxes and labels within 1e-3, tokens and encoder memory with cosine >= 0.999.
+/// boxes and labels within 1e-3, tokens and encoder memory with cosine >= 0.999; `apm` has the fine label
+/// branch reading the backbone's maps, `apm-fine-backbone` the branch with its own backbone copy.
 @Suite struct APMParityTests {
     static let directory = Repository.fixture("apm").path
 
@@ -14,9 +15,11 @@ import Tensor
         return dot / (a.map { $0 * $0 }.reduce(0, +).squareRoot() * b.map { $0 * $0 }.reduce(0, +).squareRoot())
     }
 
-    @Test func outputsMatchPyTorch() throws {
-        let model = try AnatomyPerceptionModule(directory: Self.directory)
-        let io = try SafeTensorsFile(path: Repository.fixture("apm/io.safetensors").path)
+    @Test(arguments: ["apm", "apm-fine-backbone"])
+    func outputsMatchPyTorch(fixture: String) throws {
+        let model = try AnatomyPerceptionModule(directory: Repository.fixture(fixture).path)
+        #expect((model.fineLabelHead?.backbone != nil) == (fixture == "apm-fine-backbone"))
+        let io = try SafeTensorsFile(path: Repository.fixture(fixture + "/io.safetensors").path)
         let out = try model(try io.tensor("image"))
         let boxes = try io.tensor("boxes"), logits = try io.tensor("logits")
         #expect(out.boxes.shape == boxes.shape && out.logits.shape == logits.shape)
@@ -86,5 +89,27 @@ import Tensor
         #expect(try ModelCard.load(directory: folder.path) == ModelCard(name: folder.lastPathComponent, version: "unknown"))
         try Data("{\"name\": 3}".utf8).write(to: folder.appendingPathComponent("model.json"))
         #expect(throws: ModelError.self) { try ModelCard.load(directory: folder.path) }
+    }
+
+    /// The branch's own backbone copy belongs to a branch: without one it is a configuration error, and a
+    /// weights file without the copy is a missing-weight error naming it, not a crash.
+    @Test func aFineBackboneNeedsItsBranchAndItsWeights() throws {
+        let good = try String(contentsOfFile: Repository.fixture("apm-fine-backbone/config.json").path, encoding: .utf8)
+        let alone = good.replacingOccurrences(of: "\"fine_label_width\": 8,", with: "\"fine_label_width\": 0,")
+            .replacingOccurrences(of: "\"fine_label_stem\": 4,", with: "\"fine_label_stem\": 0,")
+        #expect(alone != good && good.contains("\"fine_label_backbone\": true"), "fixture config.json no longer has the branch's backbone")
+        #expect { try JSONDecoder().decode(ApmConfiguration.self, from: Data(alone.utf8)) } throws: {
+            ($0 as? ModelError)?.message.contains("fine_label_backbone") == true
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("apm-no-copy-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for name in ["apm.safetensors", "anatomies.json"] {      // the weights of the model without the copy
+            try FileManager.default.copyItem(atPath: Repository.fixture("apm/" + name).path, toPath: folder.appendingPathComponent(name).path)
+        }
+        try good.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        #expect { try AnatomyPerceptionModule(directory: folder.path) } throws: {
+            ($0 as? ModelError)?.message.contains("fine_label_head.backbone.conv1") == true
+        }
     }
 }

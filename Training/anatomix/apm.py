@@ -41,6 +41,7 @@ class ApmConfiguration:
     fine_label_width: int = 0              # ours: > 0 adds FineLabelHead (stride-4/8 backbone features) to the label logits
     fine_label_sharpness: float = 8.0      # ours: r of its pooling (1/r) log mean exp(r x): 1 ~ mean, large ~ max
     fine_label_stem: int = 0               # ours: > 0 gives FineLabelHead its own 2-conv pixel stem (that many channels)
+    fine_label_backbone: bool = False      # ours: FineLabelHead reads its own copy of the backbone's stem and stages 1-2
 
     @property
     def expansion(self) -> int:
@@ -140,13 +141,14 @@ class ResNetBlock(nn.Module):
 
 class ResNet(nn.Module):
     """1-channel ResNet: 7x7/2 stem, 3x3/2 max-pool, four stages (strides 1, 2, 2, 2): /32 overall
-    (strides 1, 2, 2, 1 and /16 with output_stride 16)."""
+    (strides 1, 2, 2, 1 and /16 with output_stride 16). `stage_count` < 4 keeps only the first stages
+    (the fine label branch's copy)."""
 
-    def __init__(self, c: ApmConfiguration) -> None:
+    def __init__(self, c: ApmConfiguration, stage_count: int | None = None) -> None:
         super().__init__()
         self.conv1, self.bn1 = nn.Conv2d(1, c.stem_width, 7, 2, 3, bias=False), FrozenBatchNorm2d(c.stem_width)
         cin, stages = c.stem_width, []
-        for i, (n, width) in enumerate(zip(c.blocks, c.widths)):
+        for i, (n, width) in enumerate(list(zip(c.blocks, c.widths))[:stage_count]):
             blocks = []
             for b in range(n):
                 blocks.append(ResNetBlock(c, cin, width, c.stage_stride(i) if b == 0 else 1))
@@ -177,7 +179,10 @@ class FineLabelHead(nn.Module):
     conv1 3x3 -> ReLU -> conv2 3x3 -> ReLU -> classifier 1x1 (zero-initialised, so adding the branch starts
     from the model's own logits) -> (1/r) log mean exp(r x) over the positions, r = fine_label_sharpness
     (Pinheiro & Collobert's LSE pooling: a finding in a few positions of 1,024 counts, as with max
-    pooling, but every position gets gradient)."""
+    pooling, but every position gets gradient). With fine_label_backbone the stride-4 and stride-8 maps
+    come from the branch's own copy of the backbone's stem and first two stages (`backbone.*`, started
+    from the APM's weights and trained with the branch), so the branch learns its own early features
+    while the APM's boxes and tokens stay as they are."""
 
     def __init__(self, c: ApmConfiguration) -> None:
         super().__init__()
@@ -192,9 +197,14 @@ class FineLabelHead(nn.Module):
         nn.init.zeros_(self.classifier.weight); nn.init.zeros_(self.classifier.bias)
         self.sharpness = c.fine_label_sharpness
         self.has_stem = s > 0
+        if c.fine_label_backbone:
+            self.backbone = ResNet(c, stage_count=2)
 
     def position_logits(self, image: torch.Tensor, stride4: torch.Tensor, stride8: torch.Tensor) -> torch.Tensor:
-        """image [B, 1, S, S], stride4 [B, C1, S/4, S/4], stride8 [B, C2, S/8, S/8] -> [B, 14, S/8, S/8]."""
+        """image [B, 1, S, S], stride4 [B, C1, S/4, S/4], stride8 [B, C2, S/8, S/8] -> [B, 14, S/8, S/8]
+        (with fine_label_backbone the two maps are the branch's own and the arguments are not read)."""
+        if hasattr(self, "backbone"):
+            stride4, stride8 = self.backbone.stages(image)
         if self.has_stem:
             stride4 = torch.cat([F.relu(self.stem2(F.relu(self.stem1(image)))), stride4], 1)
         x = torch.cat([F.relu(self.reduce(stride4)), stride8], 1)
