@@ -12,7 +12,7 @@ RUNTIME_ENV  := LD_LIBRARY_PATH=$(abspath $(CACHE)/librdkafka)$${LD_LIBRARY_PATH
 LIBRDKAFKA_RUNTIME := 2.16.0
 OUT          ?= out
 
-.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-lm train-lm-ablation clean demo-stream bench-stream fuzz soak test-asan test-tsan test-faults
+.PHONY: help deps deps-apt deps-assets deps-venv train-deps bench-deps build test test-swift test-release test-python demo bench bench-swift bench-dataset fixtures dataset dataset-test samples train-apm train-apm-scratch train-apm-labels train-dense-labels train-lm train-lm-ablation clean demo-stream bench-stream fuzz soak test-asan test-tsan test-faults
 
 help:
 	@echo "make demo        install what is missing, build, run the demo (results in $(OUT)/demo)"
@@ -195,6 +195,15 @@ train-apm-labels: train-deps
 	$(CXRGEN) -m cxrgen.dataset --n $(LABEL_STUDIES) --out data/train --seed 1 --size 256 --resume
 	$(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
 	PYTHONPATH=Training $(PY) Training/train_apm_labels.py --data data/train --val data/val --studies $(LABEL_STUDIES) \
+	  --model Weights/anatomix-tiny --export Weights/anatomix-tiny $(TRAIN_ARGS)
+	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
+
+# The dense label branch (DenseLabelHead: a stride-4 pixel branch trained on the finding masks, for lines
+# and tubes) on the committed APM, everything else frozen; ~15 min on 2 cores. Exported into Weights/anatomix-tiny.
+train-dense-labels: train-deps
+	$(CXRGEN) -m cxrgen.dataset --n $(LABEL_STUDIES) --out data/train --seed 1 --size 256 --resume
+	$(CXRGEN) -m cxrgen.dataset --n 500 --out data/val --seed 2 --size 256 --resume
+	PYTHONPATH=Training $(PY) Training/train_dense_labels.py --data data/train --val data/val \
 	  --model Weights/anatomix-tiny --export Weights/anatomix-tiny $(TRAIN_ARGS)
 	$(PY) Training/export_apm_fixtures.py --weights Weights/anatomix-tiny --out Tests/Fixtures/apm-trained
 

@@ -1,6 +1,7 @@
 """Export APM parity fixtures for the Swift tests (Tests/Fixtures/apm/): a tiny randomly
 initialised AnatomyPerceptionModule (batch-norm statistics randomised too, so folding is tested),
-its weights, two input images and every output, written to --out; the same model with the fine label
+its weights, two input images and every output, written to --out (with both label branches,
+FineLabelHead and DenseLabelHead, their batch norms and zero-initialised parts randomised); the same model with the fine label
 branch's own backbone copy (`fine_label_backbone`) to --out + "-fine-backbone". No training needed; the
 trained model gets its own fixtures from the checkpoint in issue [3/7].
 
@@ -20,7 +21,8 @@ from anatomix.apm import AnatomyPerceptionModule, ApmConfiguration, FrozenBatchN
 TINY = ApmConfiguration(image_size=128, block="bottleneck", blocks=(1, 1, 1, 1), widths=(4, 8, 8, 16), stem_width=8,
                         d_model=32, heads=4, encoder_layers=2, decoder_layers=2, feed_forward=64, dropout=0.0,
                         anatomies=36, labels=14, token_dim=16, feature_heads=2, output_stride=16,
-                        token_labels=True, fine_label_width=8, fine_label_stem=4)
+                        token_labels=True, fine_label_width=8, fine_label_stem=4,
+                        dense_label_width=6, dense_label_indices=(13, 4))
 
 
 def trained(weights: Path, images: list[Path], out: Path) -> None:
@@ -71,18 +73,30 @@ def random_model(config: ApmConfiguration, directory: Path) -> None:
                 m.bias.uniform_(-0.2, 0.2)
                 m.running_mean.uniform_(-0.2, 0.2)
                 m.running_var.uniform_(0.5, 2.0)
+            if isinstance(m, torch.nn.BatchNorm2d):       # DenseLabelHead's (trainable) batch norms
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
         model.cls_token.normal_(0, 0.5)
         model.token_label_head.weight.normal_(0, 0.3)     # zero-initialised for training: random here, so parity sees it
         model.token_label_head.bias.normal_(0, 0.3)
         model.fine_label_head.classifier.weight.normal_(0, 0.3)
         model.fine_label_head.classifier.bias.normal_(0, 0.3)
+        # large enough that the peak position's value (not just the bias) moves the logits visibly
+        model.dense_label_head.classifier.weight.normal_(0, 1.0)
+        model.dense_label_head.scale.copy_(torch.linspace(4.0, -3.0, len(config.dense_label_indices)))
+        model.dense_label_head.bias.normal_(0, 0.5)
     image = torch.rand(2, 1, config.image_size, config.image_size)
     with torch.inference_mode():
         out = model(image)
+        if config.dense_label_width:      # its maximum hides most positions: parity checks every one
+            out["dense_positions"] = model.dense_label_head.position_logits(image)
     directory.mkdir(parents=True, exist_ok=True)
     config.save(directory / "config.json")
     (directory / "anatomies.json").write_text((Path(__file__).resolve().parents[1] / "Schemas/anatomies.v1.json").read_text())
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(directory / "apm.safetensors"))
+    save_file({k: v.contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")},
+              str(directory / "apm.safetensors"))
     save_file({"image": image.contiguous(), **{k: v.contiguous() for k, v in out.items()}}, str(directory / "io.safetensors"))
     n = sum(v.numel() for v in model.state_dict().values())
     print(f"wrote {directory}: {n} weights, outputs {[tuple(v.shape) for v in out.values()]}")

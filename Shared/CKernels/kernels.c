@@ -118,7 +118,8 @@ static void direct_portable(const float *phases, const int64_t *offsets, int64_t
 #define INLINE static inline __attribute__((always_inline))
 
 INLINE void im2col_body(const float *image, int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw,
-                        int64_t stride, int64_t padding, int64_t hout, int64_t wout, int64_t oy0, int64_t oy1, float *columns) {
+                        int64_t stride, int64_t padding, int64_t dilation, int64_t hout, int64_t wout, int64_t oy0,
+                        int64_t oy1, float *columns) {
     const int64_t n = (oy1 - oy0) * wout;
     (void)hout;
     for (int64_t c = 0; c < channels; c++) {
@@ -126,18 +127,19 @@ INLINE void im2col_body(const float *image, int64_t channels, int64_t height, in
         for (int64_t dy = 0; dy < kh; dy++) {
             for (int64_t dx = 0; dx < kw; dx++) {
                 float *row = columns + ((c * kh + dy) * kw + dx) * n;
-                // output columns whose input x = ox * stride - padding + dx lies inside the image
-                int64_t lo = padding - dx > 0 ? (padding - dx + stride - 1) / stride : 0;
+                const int64_t ex = dx * dilation;
+                // output columns whose input x = ox * stride - padding + ex lies inside the image
+                int64_t lo = padding - ex > 0 ? (padding - ex + stride - 1) / stride : 0;
                 if (lo > wout) lo = wout;
-                const int64_t last = width - 1 + padding - dx;
+                const int64_t last = width - 1 + padding - ex;
                 int64_t hi = last < 0 ? lo : last / stride + 1;
                 if (hi > wout) hi = wout;
                 if (hi < lo) hi = lo;
                 for (int64_t oy = oy0; oy < oy1; oy++) {
-                    const int64_t y = oy * stride - padding + dy;
+                    const int64_t y = oy * stride - padding + dy * dilation;
                     float *line = row + (oy - oy0) * wout;
                     if (y < 0 || y >= height) { for (int64_t ox = 0; ox < wout; ox++) line[ox] = 0; continue; }
-                    const float *src = plane + y * width - padding + dx;
+                    const float *src = plane + y * width - padding + ex;
                     for (int64_t ox = 0; ox < lo; ox++) line[ox] = 0;
                     if (stride == 1) { for (int64_t ox = lo; ox < hi; ox++) line[ox] = src[ox]; }
                     else { for (int64_t ox = lo; ox < hi; ox++) line[ox] = src[ox * stride]; }
@@ -177,9 +179,9 @@ INLINE void max_pool_body(const float *x, int64_t planes, int64_t height, int64_
 #if defined(__x86_64__)
 #define IM2COL(isa, target_features)                                                                                      \
     __attribute__((target(target_features))) static void im2col_##isa(const float *image, int64_t channels,              \
-            int64_t height, int64_t width, int64_t kh, int64_t kw, int64_t stride, int64_t padding, int64_t hout,         \
-            int64_t wout, int64_t oy0, int64_t oy1, float *columns) {                                                     \
-        im2col_body(image, channels, height, width, kh, kw, stride, padding, hout, wout, oy0, oy1, columns);             \
+            int64_t height, int64_t width, int64_t kh, int64_t kw, int64_t stride, int64_t padding, int64_t dilation,     \
+            int64_t hout, int64_t wout, int64_t oy0, int64_t oy1, float *columns) {                                       \
+        im2col_body(image, channels, height, width, kh, kw, stride, padding, dilation, hout, wout, oy0, oy1, columns);   \
     }
 IM2COL(avx2, "avx2,fma")
 IM2COL(avx512, "avx512f,avx2,fma")
@@ -191,15 +193,16 @@ __attribute__((target("avx2,fma"))) static void max_pool_avx2(const float *x, in
 #endif
 
 void anatomix_im2col(const float *image, int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw,
-                     int64_t stride, int64_t padding, int64_t hout, int64_t wout, int64_t oy0, int64_t oy1, float *columns) {
+                     int64_t stride, int64_t padding, int64_t dilation, int64_t hout, int64_t wout, int64_t oy0,
+                     int64_t oy1, float *columns) {
     switch (anatomix_kernels_level()) {
 #if defined(__x86_64__)
     case ANATOMIX_KERNELS_AVX512:
-        im2col_avx512(image, channels, height, width, kh, kw, stride, padding, hout, wout, oy0, oy1, columns); return;
+        im2col_avx512(image, channels, height, width, kh, kw, stride, padding, dilation, hout, wout, oy0, oy1, columns); return;
     case ANATOMIX_KERNELS_AVX2:
-        im2col_avx2(image, channels, height, width, kh, kw, stride, padding, hout, wout, oy0, oy1, columns); return;
+        im2col_avx2(image, channels, height, width, kh, kw, stride, padding, dilation, hout, wout, oy0, oy1, columns); return;
 #endif
-    default: im2col_body(image, channels, height, width, kh, kw, stride, padding, hout, wout, oy0, oy1, columns);
+    default: im2col_body(image, channels, height, width, kh, kw, stride, padding, dilation, hout, wout, oy0, oy1, columns);
     }
 }
 

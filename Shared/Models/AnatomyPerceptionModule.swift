@@ -32,6 +32,7 @@ public struct AnatomyPerceptionModule: Sendable {
     let labelHead: Linear
     let tokenLabelHead: Linear?                             // with `token_labels`
     let fineLabelHead: FineLabelHead?                       // with `fine_label_width` > 0
+    let denseLabelHead: DenseLabelHead?                     // with `dense_label_width` > 0
     let featureAttention: MultiheadAttention
     let featureProjection: Linear
 
@@ -59,6 +60,7 @@ public struct AnatomyPerceptionModule: Sendable {
         labelHead = try Linear(&w, prefix: "label_head.", input: c.dModel, output: c.labels)
         tokenLabelHead = c.tokenLabels ? try Linear(&w, prefix: "token_label_head.", input: c.dModel, output: c.labels) : nil
         fineLabelHead = c.fineLabelWidth > 0 ? try FineLabelHead(&w, c: c) : nil
+        denseLabelHead = c.denseLabelWidth > 0 ? try DenseLabelHead(&w, c: c) : nil
         featureAttention = try MultiheadAttention(&w, prefix: "feature_attention.", d: c.dModel, heads: c.featureHeads)
         featureProjection = try Linear(&w, prefix: "feature_projection.", input: c.dModel, output: c.tokenDim)
     }
@@ -82,6 +84,7 @@ public struct AnatomyPerceptionModule: Sendable {
         let features = stages.last!.conv2d(weight: projectionWeight, bias: projectionBias, threads: threads)  // [B, d, h, w]
         let fineLogits = fineLabelHead?(image: images, stride4: readsMaps ? stages[0] : nil,
                                         stride8: readsMaps ? stages[1] : nil, threads: threads)
+        let denseLogits = denseLabelHead?(image: images, threads: threads)
         let backboneDone = DispatchTime.now().uptimeNanoseconds
         let n = c.featureSize * c.featureSize
         var tokens = [Float](repeating: 0, count: b * (1 + n) * d)                              // [B, 1 + N, d]
@@ -107,6 +110,7 @@ public struct AnatomyPerceptionModule: Sendable {
         var logits = labelHead(cls)
         if let tokenLabelHead { logits = logits + Self.logMeanExp(tokenLabelHead(memory), skippingFirst: 1) }   // not the CLS row
         if let fineLogits { logits = logits + fineLogits }
+        if let denseLogits { logits = logits + denseLogits }
         let (boxes, anatomical) = (box.map { 1 / (1 + exp(-$0)) }, featureProjection(attended))
         let end = DispatchTime.now().uptimeNanoseconds
         return ApmOutput(boxes: boxes, logits: logits, tokens: anatomical, memory: memory,

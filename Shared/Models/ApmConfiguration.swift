@@ -31,6 +31,11 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
     public var fineLabelBackbone: Bool
     /// Ours: r of the fine branch's pooling, (1/r) log mean exp(r x) over positions; absent = 8.
     public var fineLabelSharpness: Float
+    /// Ours: > 0 adds `DenseLabelHead` (a stride-4 pixel branch, that many channels in its last layers,
+    /// a multiple of 3) to the logits of `dense_label_indices`; absent = 0 (no branch).
+    public var denseLabelWidth: Int
+    /// Ours: the labels (indices in CheXpert order) the dense branch adds to; absent = none.
+    public var denseLabelIndices: [Int]
 
     enum CodingKeys: String, CodingKey {
         case imageSize = "image_size", block, blocks, widths, stemWidth = "stem_width", dModel = "d_model", heads
@@ -38,6 +43,7 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         case anatomies, labels, tokenDim = "token_dim", featureHeads = "feature_heads", outputStride = "output_stride"
         case tokenLabels = "token_labels", fineLabelWidth = "fine_label_width", fineLabelSharpness = "fine_label_sharpness"
         case fineLabelStem = "fine_label_stem", fineLabelBackbone = "fine_label_backbone"
+        case denseLabelWidth = "dense_label_width", denseLabelIndices = "dense_label_indices"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -62,6 +68,8 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         fineLabelSharpness = try c.decodeIfPresent(Float.self, forKey: .fineLabelSharpness) ?? 8
         fineLabelStem = try c.decodeIfPresent(Int.self, forKey: .fineLabelStem) ?? 0
         fineLabelBackbone = try c.decodeIfPresent(Bool.self, forKey: .fineLabelBackbone) ?? false
+        denseLabelWidth = try c.decodeIfPresent(Int.self, forKey: .denseLabelWidth) ?? 0
+        denseLabelIndices = try c.decodeIfPresent([Int].self, forKey: .denseLabelIndices) ?? []
         try validate()
     }
 
@@ -92,6 +100,15 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         }
         guard !fineLabelBackbone || fineLabelWidth > 0 else {
             throw ModelError(.invalidConfiguration, "APM fine_label_backbone needs a fine_label_width > 0 (the branch it belongs to)")
+        }
+        guard denseLabelWidth >= 0, denseLabelWidth % 3 == 0 else {
+            throw ModelError(.invalidConfiguration, "APM dense_label_width \(denseLabelWidth) must be 0 (no dense label branch) or a positive multiple of 3")
+        }
+        guard denseLabelWidth == 0 || !denseLabelIndices.isEmpty else {
+            throw ModelError(.invalidConfiguration, "APM dense_label_width \(denseLabelWidth) needs dense_label_indices (the labels the branch adds to)")
+        }
+        guard denseLabelIndices.allSatisfy({ (0..<labels).contains($0) }), Set(denseLabelIndices).count == denseLabelIndices.count else {
+            throw ModelError(.invalidConfiguration, "APM dense_label_indices \(denseLabelIndices) must be distinct label indices below labels (\(labels))")
         }
         guard block == "basic" || block == "bottleneck" else {
             throw ModelError(.invalidConfiguration, "APM block '\(block)' is not 'basic' or 'bottleneck'")

@@ -6,8 +6,11 @@ struct FoldedConv: Sendable {
     let bias: Tensor     // [Cout]
     let stride: Int
     let padding: Int
+    let dilation: Int
 
-    init(_ w: inout WeightLoader, conv: String, bn: String, cin: Int, cout: Int, kernel: Int, stride: Int) throws {
+    /// Padding `dilation * (kernel / 2)`: a stride-1 convolution keeps the map's size.
+    init(_ w: inout WeightLoader, conv: String, bn: String, cin: Int, cout: Int, kernel: Int, stride: Int,
+         dilation: Int = 1) throws {
         var weight = try w.take(conv + ".weight", [cout, cin, kernel, kernel])
         let gamma = try w.take(bn + ".weight", [cout]), beta = try w.take(bn + ".bias", [cout])
         let mean = try w.take(bn + ".running_mean", [cout]), variance = try w.take(bn + ".running_var", [cout])
@@ -21,11 +24,12 @@ struct FoldedConv: Sendable {
         self.weight = weight
         self.bias = Tensor(shape: [cout], storage: bias)
         self.stride = stride
-        self.padding = kernel / 2
+        self.dilation = dilation
+        self.padding = dilation * (kernel / 2)
     }
 
     func callAsFunction(_ x: Tensor, relu: Bool, threads: Int) -> Tensor {
-        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, relu: relu, threads: threads)
+        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, relu: relu, threads: threads)
     }
 }
 

@@ -2,25 +2,27 @@ import CKernels
 
 extension Tensor {
     /// 2-D convolution of `[B, Cin, H, W]` with `weight: [Cout, Cin, kh, kw]` (PyTorch layout),
-    /// optional `bias: [Cout]`, square stride and zero padding, optionally followed by ReLU.
-    /// Returns `[B, Cout, Hout, Wout]`.
+    /// optional `bias: [Cout]`, square stride, zero padding and dilation, optionally followed by ReLU.
+    /// Returns `[B, Cout, Hout, Wout]`. A dilated convolution always takes the im2col path.
     ///
     /// im2col + one sgemm per image; 1x1 stride-1 convolutions skip im2col. With `threads > 1` the
     /// lowering and the product are split into that many slices run by `ComputeThreads.parallelFor`.
-    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
                        relu: Bool = false, threads: Int = 1) -> Tensor {
         precondition(rank == 4 && weight.rank == 4 && weight.shape[1] == shape[1],
                      "conv2d input \(shape) and weight \(weight.shape) disagree")
         let (batch, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let (cout, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
-        let hout = (h + 2 * padding - kh) / stride + 1, wout = (w + 2 * padding - kw) / stride + 1
+        precondition(stride > 0 && dilation > 0 && padding >= 0, "conv2d stride \(stride), dilation \(dilation), padding \(padding)")
+        let hout = (h + 2 * padding - dilation * (kh - 1) - 1) / stride + 1
+        let wout = (w + 2 * padding - dilation * (kw - 1) - 1) / stride + 1
         precondition(hout > 0 && wout > 0, "conv2d output would be empty for input \(shape)")
         if let bias { precondition(bias.shape == [cout], "conv2d bias \(bias.shape) for \(cout) channels") }
         let k = cin * kh * kw, n = hout * wout
         let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
         // below ~1 MFLOP a second thread costs more than it saves
         let slices = cout * k * n < 500_000 ? 1 : max(1, threads)
-        if Convolution.prefersDirect(channels: cin, kernel: (kh, kw), outputWidth: wout) {
+        if dilation == 1, Convolution.prefersDirect(channels: cin, kernel: (kh, kw), outputWidth: wout) {
             return directConv2d(weight: weight, bias: bias, stride: stride, padding: padding, output: (hout, wout),
                                 relu: relu, slices: slices)
         }
@@ -48,7 +50,7 @@ extension Tensor {
                                     let channels = ConvolutionProduct.part(cin, s, slices)
                                     Convolution.im2col(image.base + channels.lowerBound * h * w, channels: channels.count,
                                                        height: h, width: w, kernel: (kh, kw), stride: stride, padding: padding,
-                                                       output: (hout, wout), rows: 0..<hout, into: lowered.base + channels.lowerBound * kh * kw * n)
+                                                       dilation: dilation, output: (hout, wout), rows: 0..<hout, into: lowered.base + channels.lowerBound * kh * kw * n)
                                 }
                                 ComputeThreads.parallelFor(slices) { s in
                                     product.run(slice: s, weight: weights.base, columns: UnsafePointer(lowered.base), bias: biases?.base,
@@ -133,13 +135,13 @@ public enum Convolution {
     }
 
     /// Writes `[Cin * kh * kw, rows.count * Wout]` patches of output rows `rows` of one `[Cin, H, W]`
-    /// image (zeros outside).
+    /// image (zeros outside); tap (dy, dx) reads `dilation` pixels apart.
     // swiftlint:disable:next function_parameter_count
     public static func im2col(_ image: UnsafePointer<Float>, channels: Int, height: Int, width: Int, kernel: (Int, Int),
-                              stride: Int, padding: Int, output: (Int, Int), rows: Range<Int>,
+                              stride: Int, padding: Int, dilation: Int = 1, output: (Int, Int), rows: Range<Int>,
                               into columns: UnsafeMutablePointer<Float>) {
         anatomix_im2col(image, Int64(channels), Int64(height), Int64(width), Int64(kernel.0), Int64(kernel.1),
-                        Int64(stride), Int64(padding), Int64(output.0), Int64(output.1),
+                        Int64(stride), Int64(padding), Int64(dilation), Int64(output.0), Int64(output.1),
                         Int64(rows.lowerBound), Int64(rows.upperBound), columns)
     }
 }

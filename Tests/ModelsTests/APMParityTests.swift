@@ -6,7 +6,8 @@ import Tensor
 
 /// The Swift APM against its PyTorch twin on a tiny random model (Training/export_apm_fixtures.py):
 /// boxes and labels within 1e-3, tokens and encoder memory with cosine >= 0.999; `apm` has the fine label
-/// branch reading the backbone's maps, `apm-fine-backbone` the branch with its own backbone copy.
+/// branch reading the backbone's maps, `apm-fine-backbone` the branch with its own backbone copy; both
+/// have the dense label branch, whose every position (not only the maximum the logits see) is compared.
 @Suite struct APMParityTests {
     static let directory = Repository.fixture("apm").path
 
@@ -25,6 +26,10 @@ import Tensor
         #expect(out.boxes.shape == boxes.shape && out.logits.shape == logits.shape)
         #expect(out.boxes.maxAbsDifference(boxes) < 1e-3, "boxes max |Δ| \(out.boxes.maxAbsDifference(boxes))")
         #expect(out.logits.maxAbsDifference(logits) < 1e-3, "logits max |Δ| \(out.logits.maxAbsDifference(logits))")
+        let dense = try #require(model.denseLabelHead).positionLogits(image: try io.tensor("image"), threads: 1)
+        let expectedDense = try io.tensor("dense_positions")
+        #expect(dense.shape == expectedDense.shape && dense.shape[2] == model.configuration.imageSize / 4)
+        #expect(dense.maxAbsDifference(expectedDense) < 1e-3, "dense positions max |Δ| \(dense.maxAbsDifference(expectedDense))")
         for name in ["tokens", "memory"] {
             let expected = try io.tensor(name)
             let got = name == "tokens" ? out.tokens : out.memory
@@ -110,6 +115,22 @@ import Tensor
         try good.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         #expect { try AnatomyPerceptionModule(directory: folder.path) } throws: {
             ($0 as? ModelError)?.message.contains("fine_label_head.backbone.conv1") == true
+        }
+    }
+
+    /// A dense branch needs a width that is a multiple of 3, at least one label, and distinct label
+    /// indices in range: each a configuration error that names the field.
+    @Test(arguments: [("\"dense_label_width\": 6,", "\"dense_label_width\": 7,", "dense_label_width"),
+                      ("\"dense_label_indices\": [\n  13,\n  4\n ]", "\"dense_label_indices\": []", "dense_label_indices"),
+                      ("\"dense_label_indices\": [\n  13,\n  4\n ]", "\"dense_label_indices\": [13, 14]", "dense_label_indices"),
+                      ("\"dense_label_indices\": [\n  13,\n  4\n ]", "\"dense_label_indices\": [4, 4]", "dense_label_indices")])
+    func aBadDenseBranchIsAConfigurationError(original: String, replacement: String, field: String) throws {
+        let good = try String(contentsOfFile: Repository.fixture("apm/config.json").path, encoding: .utf8)
+        let bad = good.replacingOccurrences(of: original, with: replacement)
+        #expect(bad != good, "fixture config.json no longer has \(original)")
+        _ = try JSONDecoder().decode(ApmConfiguration.self, from: Data(good.utf8))
+        #expect { try JSONDecoder().decode(ApmConfiguration.self, from: Data(bad.utf8)) } throws: {
+            ($0 as? ModelError)?.message.contains(field) == true
         }
     }
 }

@@ -3,16 +3,17 @@ import Testing
 
 @Suite struct ConvolutionTests {
     /// Direct 7-loop convolution in Double (flat indices: variadic subscripts are slow in debug builds).
-    func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int) -> Tensor {
+    func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int, dilation: Int = 1) -> Tensor {
         let (batch, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (cout, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
-        let hout = (h + 2 * padding - kh) / stride + 1, wout = (wd + 2 * padding - kw) / stride + 1
+        let hout = (h + 2 * padding - dilation * (kh - 1) - 1) / stride + 1
+        let wout = (wd + 2 * padding - dilation * (kw - 1) - 1) / stride + 1
         let (xs, ws) = (x.storage, w.storage)
         var out = [Float](repeating: 0, count: batch * cout * hout * wout)
         for n in 0..<batch { for o in 0..<cout { for oy in 0..<hout { for ox in 0..<wout {
             var acc = Double(b?.storage[o] ?? 0)
             for c in 0..<cin { for dy in 0..<kh { for dx in 0..<kw {
-                let y = oy * stride - padding + dy, xx = ox * stride - padding + dx
+                let y = oy * stride - padding + dy * dilation, xx = ox * stride - padding + dx * dilation
                 if y >= 0, y < h, xx >= 0, xx < wd {
                     acc += Double(xs[((n * cin + c) * h + y) * wd + xx]) * Double(ws[((o * cin + c) * kh + dy) * kw + dx])
                 }
@@ -20,6 +21,19 @@ import Testing
             out[((n * cout + o) * hout + oy) * wout + ox] = Float(acc)
         } } } }
         return Tensor(shape: [batch, cout, hout, wout], storage: out)
+    }
+
+    /// Dilated 3x3 (DenseLabelHead's layers: padding = dilation keeps the size), strided and on a map
+    /// narrower than the dilated kernel, at 1 and 2 threads.
+    @Test(arguments: [(2, 1, 2), (4, 1, 4), (8, 1, 8), (2, 2, 1), (3, 1, 0)])
+    func dilatedConv2dMatchesNaive(dilation: Int, stride: Int, padding: Int) {
+        let x = randomTensor([2, 5, 13, 11], seed: 53), w = randomTensor([6, 5, 3, 3], seed: 54), b = randomTensor([6], seed: 55)
+        let naive = naiveConv(x, w, b, stride: stride, padding: padding, dilation: dilation)
+        for threads in [1, 2] {
+            let y = x.conv2d(weight: w, bias: b, stride: stride, padding: padding, dilation: dilation, threads: threads)
+            #expect(y.shape == naive.shape)
+            #expect(y.maxAbsDifference(naive) < 1e-4, "dilation \(dilation), threads \(threads)")
+        }
     }
 
     @Test(arguments: [(3, 2, 1), (7, 2, 3), (1, 1, 0), (1, 2, 0), (3, 1, 1)])

@@ -42,6 +42,8 @@ class ApmConfiguration:
     fine_label_sharpness: float = 8.0      # ours: r of its pooling (1/r) log mean exp(r x): 1 ~ mean, large ~ max
     fine_label_stem: int = 0               # ours: > 0 gives FineLabelHead its own 2-conv pixel stem (that many channels)
     fine_label_backbone: bool = False      # ours: FineLabelHead reads its own copy of the backbone's stem and stages 1-2
+    dense_label_width: int = 0             # ours: > 0 adds DenseLabelHead (a stride-4 pixel branch trained on finding masks)
+    dense_label_indices: tuple[int, ...] = ()   # ours: the labels DenseLabelHead adds to (CheXpert order; 13 Support Devices)
 
     @property
     def expansion(self) -> int:
@@ -218,6 +220,42 @@ class FineLabelHead(nn.Module):
         return self.pool(self.position_logits(image, stride4, stride8))
 
 
+class DenseLabelHead(nn.Module):
+    """Ours: a small fully convolutional branch on the pixels, trained densely on the generator's finding
+    masks (`make train-dense-labels`, the APM frozen), for lines and tubes that the stride-16 tokens and the
+    frozen early maps do not separate from rib edges. Six conv-BN-ReLU layers, channels w/3, 2w/3, 2w/3,
+    w, w, w (w = dense_label_width): 3x3/2, 3x3/2, 3x3, then 3x3 with dilation 2, 4, 8 at stride 4 (a
+    receptive field of about 150 px, so a line is told from a rib by its course), a 1x1 `classifier` to one
+    map per label of dense_label_indices, max over the positions, then `scale * max + bias` (fitted by
+    logistic regression on the validation set with the model's own logits as an offset) added to those
+    labels' logits."""
+
+    def __init__(self, c: ApmConfiguration) -> None:
+        super().__init__()
+        w = c.dense_label_width
+        widths, self.dilations, strides = [w // 3, 2 * w // 3, 2 * w // 3, w, w, w], [1, 1, 1, 2, 4, 8], [2, 2, 1, 1, 1, 1]
+        ins = [1] + widths[:-1]
+        self.convs = nn.ModuleList([nn.Conv2d(i, o, 3, s, d, dilation=d, bias=False)
+                                    for i, o, s, d in zip(ins, widths, strides, self.dilations)])
+        self.norms = nn.ModuleList([nn.BatchNorm2d(o) for o in widths])
+        self.classifier = nn.Conv2d(w, len(c.dense_label_indices), 1)
+        self.scale = nn.Parameter(torch.zeros(len(c.dense_label_indices)))     # zero: adding the branch changes nothing
+        self.bias = nn.Parameter(torch.zeros(len(c.dense_label_indices)))
+        self.register_buffer("indices", torch.tensor(c.dense_label_indices, dtype=torch.long), persistent=False)
+        self.labels = c.labels
+
+    def position_logits(self, image: torch.Tensor) -> torch.Tensor:        # [B, 1, S, S] -> [B, K, S/4, S/4]
+        x = image
+        for conv, norm in zip(self.convs, self.norms):
+            x = F.relu(norm(conv(x)))
+        return self.classifier(x)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:                # -> [B, labels], zero off the indices
+        peak = self.position_logits(image).flatten(2).amax(2)
+        added = self.scale * peak + self.bias
+        return torch.zeros(image.shape[0], self.labels, dtype=added.dtype).index_copy(1, self.indices, added)
+
+
 def sine_position_encoding(h: int, w: int, d: int, temperature: float = 10000.0) -> torch.Tensor:
     """DETR's normalised 2-D sine encoding: [h*w, d] (d/2 features per axis, y first)."""
     per_axis = d // 2
@@ -262,6 +300,8 @@ class AnatomyPerceptionModule(nn.Module):
             nn.init.zeros_(self.token_label_head.weight); nn.init.zeros_(self.token_label_head.bias)
         if c.fine_label_width:
             self.fine_label_head = FineLabelHead(c)
+        if c.dense_label_width:
+            self.dense_label_head = DenseLabelHead(c)
         self.feature_attention = nn.MultiheadAttention(c.d_model, c.feature_heads, batch_first=True)
         self.feature_projection = nn.Linear(c.d_model, c.token_dim)
         self.register_buffer("position", sine_position_encoding(c.feature_size, c.feature_size, c.d_model), persistent=False)
@@ -284,6 +324,8 @@ class AnatomyPerceptionModule(nn.Module):
             logits = logits + per_token.logsumexp(1) - math.log(per_token.shape[1])
         if self.configuration.fine_label_width:
             logits = logits + self.fine_label_head(image, stages[0], stages[1])
+        if self.configuration.dense_label_width:
+            logits = logits + self.dense_label_head(image)
         out = {"boxes": self.box_head(decoded), "logits": logits,
                "tokens": self.feature_projection(attended), "memory": memory}
         if intermediate:

@@ -16,10 +16,11 @@ void anatomix_conv_direct_rows(const float *phases, const int64_t *offsets, int6
                            int64_t oy0, int64_t oy1, int64_t hout, int64_t wout, int relu, float *out);
 
 /// im2col of output rows [oy0, oy1) of one [channels, height, width] image: rows (c, dy, dx) of
-/// (oy1 - oy0) * wout patches, zeros outside the image (conv2d multiplies them by its
-/// [Cout, channels * kh * kw] weights).
+/// (oy1 - oy0) * wout patches, tap (dy, dx) read at (oy * stride - padding + dy * dilation, likewise x),
+/// zeros outside the image (conv2d multiplies them by its [Cout, channels * kh * kw] weights).
 void anatomix_im2col(const float *image, int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw,
-                     int64_t stride, int64_t padding, int64_t hout, int64_t wout, int64_t oy0, int64_t oy1, float *columns);
+                     int64_t stride, int64_t padding, int64_t dilation, int64_t hout, int64_t wout, int64_t oy0,
+                     int64_t oy1, float *columns);
 
 /// Max pooling of `planes` [height, width] planes with a square window (padding never wins);
 /// `scratch` holds `width` floats.
