@@ -22,6 +22,11 @@ import Testing
         ([1, 5, 6, 6], 4, [5, 5], 1, 2), ([1, 33, 14, 7], 40, [3, 3], 1, 1),
     ]
 
+    /// Dilated 3x3 (always im2col): input, output channels, dilation, stride, padding.
+    static let dilatedCases: [([Int], Int, Int, Int, Int)] = [
+        ([1, 5, 19, 23], 7, 2, 1, 2), ([1, 3, 17, 21], 9, 8, 1, 8), ([2, 4, 15, 9], 6, 4, 2, 3),
+    ]
+
     /// Max pooling: kernel, stride, padding, planes, height, width.
     static let poolCases: [(Int, Int, Int, Int, Int, Int)] = [
         (3, 2, 1, 3, 37, 45), (2, 2, 0, 2, 16, 33), (3, 1, 1, 2, 13, 17), (5, 3, 2, 1, 23, 40), (3, 2, 1, 5, 64, 70),
@@ -55,6 +60,17 @@ import Testing
             for threads in [1, 2] {
                 let y = x.conv2d(weight: w, bias: b, stride: stride, padding: padding, threads: threads)
                 #expect(y.maxAbsDifference(naive) < 1e-4, "\(level), threads \(threads)")
+            }
+        }
+    }
+
+    static func dilated(_ level: KernelLevel, input: [Int], channels: Int, dilation: Int, stride: Int, padding: Int) {
+        let x = randomTensor(input, seed: 78), w = randomTensor([channels, input[1], 3, 3], seed: 79)
+        let naive = ConvolutionTests().naiveConv(x, w, nil, stride: stride, padding: padding, dilation: dilation)
+        KernelLevel.with(level) {
+            for threads in [1, 2] {
+                let y = x.conv2d(weight: w, stride: stride, padding: padding, dilation: dilation, threads: threads)
+                #expect(y.shape == naive.shape && y.maxAbsDifference(naive) < 1e-4, "\(level), threads \(threads)")
             }
         }
     }
@@ -111,6 +127,9 @@ import Testing
         @Test(arguments: KernelLevelTests.im2colCases) func im2col(input: [Int], channels: Int, kernel: [Int], stride: Int, padding: Int) {
             KernelLevelTests.im2col(.portable, input: input, channels: channels, kernel: kernel, stride: stride, padding: padding)
         }
+        @Test(arguments: KernelLevelTests.dilatedCases) func dilated(input: [Int], channels: Int, dilation: Int, stride: Int, padding: Int) {
+            KernelLevelTests.dilated(.portable, input: input, channels: channels, dilation: dilation, stride: stride, padding: padding)
+        }
         @Test(arguments: KernelLevelTests.poolCases) func maxPool(kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
             KernelLevelTests.maxPool(.portable, kernel: kernel, stride: stride, padding: padding, planes: planes, height: height, width: width)
         }
@@ -126,6 +145,9 @@ import Testing
         @Test(arguments: KernelLevelTests.im2colCases) func im2col(input: [Int], channels: Int, kernel: [Int], stride: Int, padding: Int) {
             KernelLevelTests.im2col(.avx2, input: input, channels: channels, kernel: kernel, stride: stride, padding: padding)
         }
+        @Test(arguments: KernelLevelTests.dilatedCases) func dilated(input: [Int], channels: Int, dilation: Int, stride: Int, padding: Int) {
+            KernelLevelTests.dilated(.avx2, input: input, channels: channels, dilation: dilation, stride: stride, padding: padding)
+        }
         @Test(arguments: KernelLevelTests.poolCases) func maxPool(kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
             KernelLevelTests.maxPool(.avx2, kernel: kernel, stride: stride, padding: padding, planes: planes, height: height, width: width)
         }
@@ -140,6 +162,9 @@ import Testing
         }
         @Test(arguments: KernelLevelTests.im2colCases) func im2col(input: [Int], channels: Int, kernel: [Int], stride: Int, padding: Int) {
             KernelLevelTests.im2col(.avx512, input: input, channels: channels, kernel: kernel, stride: stride, padding: padding)
+        }
+        @Test(arguments: KernelLevelTests.dilatedCases) func dilated(input: [Int], channels: Int, dilation: Int, stride: Int, padding: Int) {
+            KernelLevelTests.dilated(.avx512, input: input, channels: channels, dilation: dilation, stride: stride, padding: padding)
         }
         @Test(arguments: KernelLevelTests.poolCases) func maxPool(kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
             KernelLevelTests.maxPool(.avx512, kernel: kernel, stride: stride, padding: padding, planes: planes, height: height, width: width)
