@@ -419,7 +419,8 @@ def retrieval_loss(tokens: torch.Tensor, sentence_ids: torch.Tensor, bank: torch
 
 
 def fold_frozen_batch_norm(model: nn.Module) -> nn.Module:
-    """Inference-only: fold every conv + FrozenBatchNorm2d pair into one conv with bias, as
+    """Inference-only: fold every conv + FrozenBatchNorm2d pair (and DenseLabelHead's conv + batch norm
+    pairs, in eval mode) into one conv with bias, as
     Shared/Models/ResNet.swift's FoldedConv does (W' = W * s, b' = beta - mu * s, s = gamma / sqrt(var + 1e-5));
     the batch norm becomes nn.Identity. Pairs are `convN`/`bnN` attributes of one module and a conv
     followed by its batch norm in an nn.Sequential (the downsample). In place; returns `model`."""
@@ -447,6 +448,11 @@ def fold_frozen_batch_norm(model: nn.Module) -> nn.Module:
             if isinstance(child, FrozenBatchNorm2d) and partner in children and isinstance(children[partner], nn.Conv2d):
                 setattr(module, partner, folded(children[partner], child))
                 setattr(module, name, nn.Identity())
+    for module in model.modules():
+        if isinstance(module, DenseLabelHead) and not module.training:      # its trained batch norms, frozen in eval
+            for i, (conv_, bn) in enumerate(zip(module.convs, module.norms)):
+                if isinstance(bn, nn.BatchNorm2d):
+                    module.convs[i], module.norms[i] = folded(conv_, bn), nn.Identity()
     left = [n for n, m in model.named_modules() if isinstance(m, FrozenBatchNorm2d)]
     if left:
         raise ValueError(f"fold_frozen_batch_norm: no conv to fold into for {left}")
