@@ -2,7 +2,8 @@ import CKernels
 
 extension Convolution {
     /// Direct convolution of one `[Cin, H, W]` image, vectorised over output columns:
-    /// `out[c, oy, ox] = b[c] + Σ_(i, dy, dx) w[c, i, dy, dx] · x[i, s·oy + dy - p, s·ox + dx - p]`.
+    /// `out[c, oy, ox] = b[c] + Σ_(i, dy, dx) w[c, i, dy, dx] · x[i, s·oy + d·dy - p, s·ox + d·dx - p]`
+    /// (d the dilation: a tap is only another offset into the padded phases).
     ///
     /// Used where im2col + sgemm does poorly: the one-channel stem (K = kh·kw is small and the
     /// lowering is a strided gather as large as the output) and square kernels on wide maps. The
@@ -14,10 +15,10 @@ extension Convolution {
     // swiftlint:disable:next function_parameter_count
     static func direct(_ image: UnsafePointer<Float>, channels cin: Int, height h: Int, width w: Int,
                        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputChannels: Int, kernel k: Int,
-                       stride s: Int, padding p: Int, output: (Int, Int), relu: Bool, slices: Int,
+                       stride s: Int, padding p: Int, dilation d: Int = 1, output: (Int, Int), relu: Bool, slices: Int,
                        into out: UnsafeMutablePointer<Float>) {
         let (hout, wout) = output
-        let rows = h + 2 * p, phaseWidth = wout + (k - 1) / s + 1
+        let rows = h + 2 * p, phaseWidth = wout + d * (k - 1) / s + 1
         var phases = [Float](repeating: 0, count: s * cin * rows * phaseWidth)
         phases.withUnsafeMutableBufferPointer { buffer in
             let phase = buffer.baseAddress!
@@ -38,9 +39,9 @@ extension Convolution {
             }
             let (source, weights, target) = (SharedPointer(UnsafePointer(phase)), SharedPointer(weight), SharedMutablePointer(out))
             let biases = bias.map { SharedPointer($0) }
-            // where tap (i, dy, dx) of output (0, 0) lives in the phases
+            // where tap (i, dy, dx) of output (0, 0) lives in the phases: padded row d·dy, column d·dx
             let offsets = (0..<(cin * k * k)).map { t in
-                let (i, dy, dx) = (t / (k * k), t / k % k, t % k)
+                let (i, dy, dx) = (t / (k * k), d * (t / k % k), d * (t % k))
                 return Int64((((dx % s) * cin + i) * rows + dy) * phaseWidth + dx / s)
             }
             ComputeThreads.parallelFor(slices) { slice in

@@ -3,7 +3,7 @@ import CKernels
 extension Tensor {
     /// 2-D convolution of `[B, Cin, H, W]` with `weight: [Cout, Cin, kh, kw]` (PyTorch layout),
     /// optional `bias: [Cout]`, square stride, zero padding and dilation, optionally followed by ReLU.
-    /// Returns `[B, Cout, Hout, Wout]`. A dilated convolution always takes the im2col path.
+    /// Returns `[B, Cout, Hout, Wout]`.
     ///
     /// im2col + one sgemm per image; 1x1 stride-1 convolutions skip im2col. With `threads > 1` the
     /// lowering and the product are split into that many slices run by `ComputeThreads.parallelFor`.
@@ -22,9 +22,9 @@ extension Tensor {
         let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
         // below ~1 MFLOP a second thread costs more than it saves
         let slices = cout * k * n < 500_000 ? 1 : max(1, threads)
-        if dilation == 1, Convolution.prefersDirect(channels: cin, kernel: (kh, kw), outputWidth: wout) {
-            return directConv2d(weight: weight, bias: bias, stride: stride, padding: padding, output: (hout, wout),
-                                relu: relu, slices: slices)
+        if Convolution.prefersDirect(channels: cin, kernel: (kh, kw), outputWidth: wout) {
+            return directConv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
+                                output: (hout, wout), relu: relu, slices: slices)
         }
         let product = ConvolutionProduct(m: cout, n: n, k: k, slices: slices)
         let columnCount = direct ? 0 : k * n
@@ -67,7 +67,7 @@ extension Tensor {
 }
 
 extension Tensor {
-    private func directConv2d(weight: Tensor, bias: Tensor?, stride: Int, padding: Int, output: (Int, Int),
+    private func directConv2d(weight: Tensor, bias: Tensor?, stride: Int, padding: Int, dilation: Int, output: (Int, Int),
                               relu: Bool, slices: Int) -> Tensor {
         let (batch, cin, h, w, cout, k) = (shape[0], shape[1], shape[2], shape[3], weight.shape[0], weight.shape[2])
         let n = output.0 * output.1
@@ -81,7 +81,7 @@ extension Tensor {
                             Convolution.direct(x.baseAddress! + image * cin * h * w, channels: cin, height: h, width: w,
                                                weight: wt.baseAddress!, bias: bias == nil ? nil : b.baseAddress!,
                                                outputChannels: cout, kernel: k, stride: stride, padding: padding,
-                                               output: output, relu: relu, slices: slices, into: o.baseAddress! + image * cout * n)
+                                               dilation: dilation, output: output, relu: relu, slices: slices, into: o.baseAddress! + image * cout * n)
                         }
                     }
                 }
