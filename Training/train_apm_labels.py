@@ -145,7 +145,8 @@ def summary(per_label: list[float | None]) -> str:
 
 def export(folder: Path, model: AnatomyPerceptionModule, record: dict) -> None:
     model.configuration.save(folder / "config.json")
-    save_file({k: v.half().contiguous() for k, v in model.state_dict().items()}, str(folder / "apm.safetensors"))
+    save_file({k: v.half().contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")},
+              str(folder / "apm.safetensors"))        # batch norm's step counters (DenseLabelHead's) are not weights
     card = json.loads((folder / "model.json").read_text())
     digest = hashlib.sha256((folder / "apm.safetensors").read_bytes()).hexdigest()[:12]
     card["version"] = f"{datetime.date.today().isoformat()}.{digest}"

@@ -72,9 +72,15 @@ def load_studies(root: Path, size: int, indices: tuple[int, ...]):
             for j, index in enumerate(indices):
                 if LABELS[index] not in f["labels"] or not own:
                     continue
-                for x0, y0, x1, y1 in np.clip(box.to_canvas(own) / 4, 0, cells).astype(int):
+                for x0, y0, x1, y1 in np.clip(box.to_canvas(own) / 4, 0, cells):   # every position a cell touches
+                    x0, y0, x1, y1 = int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))
                     masks[n, j, y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)] = 1
     return torch.from_numpy(images), torch.from_numpy(labels), torch.from_numpy(masks)
+
+
+def shown(value: float | None) -> str:
+    """An AUROC for the log ('n/a' when the validation set has one class of that label)."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def as_input(images: torch.Tensor) -> torch.Tensor:
@@ -89,7 +95,7 @@ def predict(model: AnatomyPerceptionModule, images: torch.Tensor) -> tuple[torch
             x = as_input(images[s:s + 64])
             base.append(model(x)["logits"] - head(x))
             peaks.append(head.position_logits(x).flatten(2).amax(2))
-    return torch.cat(base), torch.cat(peaks)
+    return torch.cat(base).clone(), torch.cat(peaks).clone()        # outside inference mode: usable by autograd
 
 
 def fit_combination(model: AnatomyPerceptionModule, images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -180,7 +186,7 @@ def main() -> None:
                 break
         head.eval()
         _, peaks = predict(model, val_images)
-        scores = ", ".join(f"{LABELS[k]} {auroc(peaks[:, j], val_labels[:, k]):.3f}" for j, k in enumerate(indices))
+        scores = ", ".join(f"{LABELS[k]} {shown(auroc(peaks[:, j], val_labels[:, k]))}" for j, k in enumerate(indices))
         print(f"\nepoch {epoch}: loss {total / (b + 1):.4f}, val AUROC of the branch's peak alone: {scores} "
               f"({time.time() - t:.0f} s)", file=sys.stderr)
         if args.max_steps and step >= args.max_steps:
@@ -191,7 +197,7 @@ def main() -> None:
     per_label = [auroc(logits[:, k], val_labels[:, k]) for k in range(len(LABELS))]
     macro = float(np.mean([a for a in per_label if a is not None]))
     print(f"combined: scale {head.scale.tolist()}, bias {head.bias.tolist()}; val macro AUROC {macro:.4f} ("
-          + ", ".join(f"{LABELS[k]} {per_label[k]:.3f}" for k in indices) + ")", file=sys.stderr)
+          + ", ".join(f"{LABELS[k]} {shown(per_label[k])}" for k in indices) + ")", file=sys.stderr)
     if args.export:
         export(args.export, model, {"recipe": "make train-dense-labels", "studies": len(images), "epochs": args.epochs,
                                     "lr": args.lr, "width": args.width, "labels": list(indices),

@@ -101,8 +101,8 @@ public struct ApmConfiguration: Codable, Sendable, Equatable {
         guard !fineLabelBackbone || fineLabelWidth > 0 else {
             throw ModelError(.invalidConfiguration, "APM fine_label_backbone needs a fine_label_width > 0 (the branch it belongs to)")
         }
-        guard denseLabelWidth >= 0, denseLabelWidth % 3 == 0 else {
-            throw ModelError(.invalidConfiguration, "APM dense_label_width \(denseLabelWidth) must be 0 (no dense label branch) or a positive multiple of 3")
+        guard denseLabelWidth >= 0, denseLabelWidth <= 4096, denseLabelWidth % 3 == 0 else {
+            throw ModelError(.invalidConfiguration, "APM dense_label_width \(denseLabelWidth) must be 0 (no dense label branch) or a positive multiple of 3 up to 4096")
         }
         guard denseLabelWidth == 0 || !denseLabelIndices.isEmpty else {
             throw ModelError(.invalidConfiguration, "APM dense_label_width \(denseLabelWidth) needs dense_label_indices (the labels the branch adds to)")

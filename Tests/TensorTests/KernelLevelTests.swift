@@ -22,9 +22,12 @@ import Testing
         ([1, 5, 6, 6], 4, [5, 5], 1, 2), ([1, 33, 14, 7], 40, [3, 3], 1, 1),
     ]
 
-    /// Dilated 3x3 (always im2col): input, output channels, dilation, stride, padding.
-    static let dilatedCases: [([Int], Int, Int, Int, Int)] = [
-        ([1, 5, 19, 23], 7, 2, 1, 2), ([1, 3, 17, 21], 9, 8, 1, 8), ([2, 4, 15, 9], 6, 4, 2, 3),
+    /// Dilated 3x3: input, output channels, dilation, stride, padding. The first three take the direct
+    /// path (maps 8+ wide; the third strided, the fourth large enough to split across threads), the last
+    /// two im2col (narrow maps).
+    static let dilatedCases: [([Int], Int, Int, Int, Int, Bool)] = [
+        ([1, 5, 19, 23], 7, 2, 1, 2, true), ([1, 3, 17, 21], 9, 8, 1, 8, true), ([1, 4, 30, 37], 6, 2, 2, 2, true),
+        ([1, 16, 40, 40], 24, 4, 1, 4, true), ([2, 4, 15, 9], 6, 4, 2, 3, false), ([1, 6, 12, 7], 5, 2, 1, 2, false),
     ]
 
     /// Max pooling: kernel, stride, padding, planes, height, width.
@@ -64,9 +67,10 @@ import Testing
         }
     }
 
-    static func dilated(_ level: KernelLevel, input: [Int], channels: Int, dilation: Int, stride: Int, padding: Int) {
+    static func dilated(_ level: KernelLevel, input: [Int], channels: Int, dilation: Int, stride: Int, padding: Int, direct: Bool) {
         let x = randomTensor(input, seed: 78), w = randomTensor([channels, input[1], 3, 3], seed: 79)
         let naive = ConvolutionTests().naiveConv(x, w, nil, stride: stride, padding: padding, dilation: dilation)
+        #expect(Convolution.prefersDirect(channels: input[1], kernel: (3, 3), outputWidth: naive.shape[3]) == direct)
         KernelLevel.with(level) {
             for threads in [1, 2] {
                 let y = x.conv2d(weight: w, stride: stride, padding: padding, dilation: dilation, threads: threads)
@@ -127,8 +131,8 @@ import Testing
         @Test(arguments: KernelLevelTests.im2colCases) func im2col(input: [Int], channels: Int, kernel: [Int], stride: Int, padding: Int) {
             KernelLevelTests.im2col(.portable, input: input, channels: channels, kernel: kernel, stride: stride, padding: padding)
         }
-        @Test(arguments: KernelLevelTests.dilatedCases) func dilated(input: [Int], channels: Int, dilation: Int, stride: Int, padding: Int) {
-            KernelLevelTests.dilated(.portable, input: input, channels: channels, dilation: dilation, stride: stride, padding: padding)
+        @Test(arguments: KernelLevelTests.dilatedCases) func dilated(input: [Int], channels: Int, dilation: Int, stride: Int, padding: Int, direct: Bool) {
+            KernelLevelTests.dilated(.portable, input: input, channels: channels, dilation: dilation, stride: stride, padding: padding, direct: direct)
         }
         @Test(arguments: KernelLevelTests.poolCases) func maxPool(kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
             KernelLevelTests.maxPool(.portable, kernel: kernel, stride: stride, padding: padding, planes: planes, height: height, width: width)
@@ -145,8 +149,8 @@ import Testing
         @Test(arguments: KernelLevelTests.im2colCases) func im2col(input: [Int], channels: Int, kernel: [Int], stride: Int, padding: Int) {
             KernelLevelTests.im2col(.avx2, input: input, channels: channels, kernel: kernel, stride: stride, padding: padding)
         }
-        @Test(arguments: KernelLevelTests.dilatedCases) func dilated(input: [Int], channels: Int, dilation: Int, stride: Int, padding: Int) {
-            KernelLevelTests.dilated(.avx2, input: input, channels: channels, dilation: dilation, stride: stride, padding: padding)
+        @Test(arguments: KernelLevelTests.dilatedCases) func dilated(input: [Int], channels: Int, dilation: Int, stride: Int, padding: Int, direct: Bool) {
+            KernelLevelTests.dilated(.avx2, input: input, channels: channels, dilation: dilation, stride: stride, padding: padding, direct: direct)
         }
         @Test(arguments: KernelLevelTests.poolCases) func maxPool(kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
             KernelLevelTests.maxPool(.avx2, kernel: kernel, stride: stride, padding: padding, planes: planes, height: height, width: width)
@@ -163,8 +167,8 @@ import Testing
         @Test(arguments: KernelLevelTests.im2colCases) func im2col(input: [Int], channels: Int, kernel: [Int], stride: Int, padding: Int) {
             KernelLevelTests.im2col(.avx512, input: input, channels: channels, kernel: kernel, stride: stride, padding: padding)
         }
-        @Test(arguments: KernelLevelTests.dilatedCases) func dilated(input: [Int], channels: Int, dilation: Int, stride: Int, padding: Int) {
-            KernelLevelTests.dilated(.avx512, input: input, channels: channels, dilation: dilation, stride: stride, padding: padding)
+        @Test(arguments: KernelLevelTests.dilatedCases) func dilated(input: [Int], channels: Int, dilation: Int, stride: Int, padding: Int, direct: Bool) {
+            KernelLevelTests.dilated(.avx512, input: input, channels: channels, dilation: dilation, stride: stride, padding: padding, direct: direct)
         }
         @Test(arguments: KernelLevelTests.poolCases) func maxPool(kernel: Int, stride: Int, padding: Int, planes: Int, height: Int, width: Int) {
             KernelLevelTests.maxPool(.avx512, kernel: kernel, stride: stride, padding: padding, planes: planes, height: height, width: width)

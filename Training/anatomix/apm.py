@@ -253,7 +253,7 @@ class DenseLabelHead(nn.Module):
     def forward(self, image: torch.Tensor) -> torch.Tensor:                # -> [B, labels], zero off the indices
         peak = self.position_logits(image).flatten(2).amax(2)
         added = self.scale * peak + self.bias
-        return torch.zeros(image.shape[0], self.labels, dtype=added.dtype).index_copy(1, self.indices, added)
+        return added.new_zeros(image.shape[0], self.labels).index_copy(1, self.indices, added)
 
 
 def sine_position_encoding(h: int, w: int, d: int, temperature: float = 10000.0) -> torch.Tensor:
