@@ -68,12 +68,7 @@ def random_model(config: ApmConfiguration, directory: Path) -> None:
     model = AnatomyPerceptionModule(config).eval()
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, FrozenBatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 2.0)
-            if isinstance(m, torch.nn.BatchNorm2d):       # DenseLabelHead's (trainable) batch norms
+            if isinstance(m, (FrozenBatchNorm2d, torch.nn.BatchNorm2d)):   # the latter: DenseLabelHead's (trainable)
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.2, 0.2)
                 m.running_mean.uniform_(-0.2, 0.2)

@@ -143,14 +143,16 @@ def summary(per_label: list[float | None]) -> str:
     return f"macro AUROC {np.mean(valid):.4f} (lowest: " + ", ".join(f"{n} {a:.3f}" for a, n in worst) + ")"
 
 
-def export(folder: Path, model: AnatomyPerceptionModule, record: dict) -> None:
+def export(folder: Path, model: AnatomyPerceptionModule, record: dict, key: str = "fine_labels") -> None:
+    """config.json, apm.safetensors (fp16, without batch norm's step counters) and model.json's version
+    and `training[key]` (a label branch's recipe: `fine_labels`, `dense_labels`)."""
     model.configuration.save(folder / "config.json")
     save_file({k: v.half().contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")},
               str(folder / "apm.safetensors"))        # batch norm's step counters (DenseLabelHead's) are not weights
     card = json.loads((folder / "model.json").read_text())
     digest = hashlib.sha256((folder / "apm.safetensors").read_bytes()).hexdigest()[:12]
     card["version"] = f"{datetime.date.today().isoformat()}.{digest}"
-    card["training"]["fine_labels"] = record
+    card["training"][key] = record
     (folder / "model.json").write_text(json.dumps(card, indent=1) + "\n")
     print(f"exported {folder} ({card['version']})")
 

@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from anatomix.apm import AnatomyPerceptionModule, ApmConfiguration
 from train_apm import Studies, auroc
-from train_apm_labels import LABELS
+from train_apm_labels import LABELS, export
 
 POSITIVE_WEIGHT = 20.0
 SHIFT_CELLS = 3                     # the random shift, in stride-4 positions (12 px at 256 px)
@@ -118,20 +115,6 @@ def fit_combination(model: AnatomyPerceptionModule, images: torch.Tensor, labels
         head.scale.copy_(scale); head.bias.copy_(bias)
 
 
-def export(folder: Path, model: AnatomyPerceptionModule, record: dict) -> None:
-    """config.json, apm.safetensors (fp16, without batch norm's step counters) and model.json's version
-    and `training.dense_labels`."""
-    model.configuration.save(folder / "config.json")
-    save_file({k: v.half().contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")},
-              str(folder / "apm.safetensors"))
-    card = json.loads((folder / "model.json").read_text())
-    digest = hashlib.sha256((folder / "apm.safetensors").read_bytes()).hexdigest()[:12]
-    card["version"] = f"{datetime.date.today().isoformat()}.{digest}"
-    card["training"]["dense_labels"] = record
-    (folder / "model.json").write_text(json.dumps(card, indent=1) + "\n")
-    print(f"exported {folder} ({card['version']})")
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True)
@@ -201,7 +184,7 @@ def main() -> None:
     if args.export:
         export(args.export, model, {"recipe": "make train-dense-labels", "studies": len(images), "epochs": args.epochs,
                                     "lr": args.lr, "width": args.width, "labels": list(indices),
-                                    "val_macro_auroc": round(macro, 4)})
+                                    "val_macro_auroc": round(macro, 4)}, key="dense_labels")
 
 
 if __name__ == "__main__":
