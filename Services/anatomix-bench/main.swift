@@ -38,12 +38,18 @@ if args.count >= 5, args[1] == "pipeline", let copies = Int(args[4]) {
     benchPipeline(model: args[2], folder: args[3], copies: copies)
     exit(0)
 }
+if args.count >= 9, args[1] == "conv" {
+    let numbers = args.dropFirst(2).compactMap { Int($0) }
+    guard numbers.count == args.count - 2 else { fail("conv: CIN COUT SIZE KERNEL STRIDE DILATION THREADS [REPEATS] are whole numbers") }
+    benchConvolution(numbers)
+    exit(0)
+}
 if args.count >= 4, args[1] == "apm", let threads = Int(args[3]) {
     benchAPM(directory: args[2], threads: threads, repeats: args.count > 4 ? Int(args[4]) ?? 5 : 5)
     exit(0)
 }
 guard args.count >= 4, args[1] == "minilm", let threads = Int(args[3]) else {
-    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS] | apm MODEL_DIR THREADS [REPEATS] | lm LLAMA_DIR THREADS PROMPT_TOKENS NEW_TOKENS [REPEATS] | pipeline|codec MODEL_DIR PNG_FOLDER COPIES | soak BOOTSTRAP PNG_FOLDER STUDIES RATE NAME=PID:OPS_PORT,...")
+    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS] | apm MODEL_DIR THREADS [REPEATS] | conv CIN COUT SIZE KERNEL STRIDE DILATION THREADS [REPEATS] | lm LLAMA_DIR THREADS PROMPT_TOKENS NEW_TOKENS [REPEATS] | pipeline|codec MODEL_DIR PNG_FOLDER COPIES | soak BOOTSTRAP PNG_FOLDER STUDIES RATE NAME=PID:OPS_PORT,...")
 }
 let batchSize = args.count > 4 ? Int(args[4]) ?? 32 : 32
 let repeats = args.count > 5 ? Int(args[5]) ?? 5 : 5

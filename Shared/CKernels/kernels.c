@@ -27,16 +27,47 @@ static inline void direct_tail(const float *row0, const int64_t *offsets, int64_
     }
 }
 
-// Four output channels x 16 columns per step: per tap 4 weight broadcasts, 2 input loads, 8 FMAs.
+// C output channels (C = 6 or 4) x 16 columns from column ox of one output row: per tap C weight broadcasts,
+// 2 input loads and 2C FMAs into 2C accumulators (C = 6: 12 of the 16 registers, enough independent FMAs to
+// hide their latency, as in a 6x16 sgemm micro-kernel).
+__attribute__((target("avx2,fma"))) __attribute__((always_inline))
+static inline void direct_block_avx2(const int C, const float *row0, const int64_t *offsets, int64_t taps,
+                                     const float *weight, const float *bias, int64_t plane, int64_t ox, int relu,
+                                     float *line) {
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 a[6][2];
+    for (int k = 0; k < C; k++) a[k][0] = a[k][1] = _mm256_set1_ps(bias ? bias[k] : 0);
+    for (int64_t t = 0; t < taps; t++) {
+        const float *r = row0 + offsets[t] + ox;
+        const __m256 x0 = _mm256_loadu_ps(r), x1 = _mm256_loadu_ps(r + 8);
+        for (int k = 0; k < C; k++) {
+            const __m256 wv = _mm256_broadcast_ss(weight + k * taps + t);
+            a[k][0] = _mm256_fmadd_ps(wv, x0, a[k][0]);
+            a[k][1] = _mm256_fmadd_ps(wv, x1, a[k][1]);
+        }
+    }
+    for (int k = 0; k < C; k++) {
+        _mm256_storeu_ps(line + k * plane + ox, relu ? _mm256_max_ps(a[k][0], zero) : a[k][0]);
+        _mm256_storeu_ps(line + k * plane + ox + 8, relu ? _mm256_max_ps(a[k][1], zero) : a[k][1]);
+    }
+}
+
+// Wide rows: per 16 columns, blocks of six output channels, then of four (channels = 6a + 4b for every even
+// count from 4 on), so that the inputs of those columns stay in L1 while every channel reads them; then the
+// last < 16 columns and the last odd channel alone. Narrow rows: 8 channels x 8 columns per step.
 __attribute__((target("avx2,fma")))
 static void direct_avx2(const float *phases, const int64_t *offsets, int64_t taps, int64_t row_step,
                         const float *weight, const float *bias, int64_t channels,
                         int64_t oy0, int64_t oy1, int64_t hout, int64_t wout, int relu, float *out) {
     const __m256 zero = _mm256_setzero_ps();
+    int64_t sixes = channels / 6;
+    if (sixes > 0 && (channels % 6 == 2 || channels % 6 == 3)) sixes--;      // 8 or 9 left: two blocks of four
+    const int64_t plane = hout * wout, fours = (channels - 6 * sixes) / 4, blocked = 6 * sixes + 4 * fours;
     for (int64_t oy = oy0; oy < oy1; oy++) {
         const float *row0 = phases + oy * row_step;
-        int64_t c = 0;
-        if (wout < 16) {                                       // narrow maps: 8 channels x 8 columns per step
+        float *line = out + oy * wout;
+        int64_t c = 0, columns = 0;
+        if (wout < 16) {
             for (; c + 8 <= channels; c += 8) {
                 for (int64_t ox = 0; ox + 8 <= wout; ox += 8) {
                     __m256 a[8];
@@ -47,49 +78,28 @@ static void direct_avx2(const float *phases, const int64_t *offsets, int64_t tap
                         for (int k = 0; k < 8; k++) a[k] = _mm256_fmadd_ps(_mm256_broadcast_ss(w + k * taps + t), x, a[k]);
                     }
                     for (int k = 0; k < 8; k++)
-                        _mm256_storeu_ps(out + ((c + k) * hout + oy) * wout + ox, relu ? _mm256_max_ps(a[k], zero) : a[k]);
+                        _mm256_storeu_ps(line + (c + k) * plane + ox, relu ? _mm256_max_ps(a[k], zero) : a[k]);
                 }
                 for (int64_t k = 0; k < 8; k++)
                     direct_tail(row0, offsets, taps, weight + (c + k) * taps, bias ? bias[c + k] : 0, wout / 8 * 8, wout, relu,
-                                out + ((c + k) * hout + oy) * wout);
+                                line + (c + k) * plane);
             }
-        }
-        for (; c + 4 <= channels; c += 4) {
-            const float *w0 = weight + c * taps, *w1 = w0 + taps, *w2 = w1 + taps, *w3 = w2 + taps;
-            float *l0 = out + (c * hout + oy) * wout, *l1 = l0 + hout * wout, *l2 = l1 + hout * wout, *l3 = l2 + hout * wout;
-            int64_t ox = 0;
-            for (; ox + 16 <= wout; ox += 16) {
-                __m256 a00 = _mm256_set1_ps(bias ? bias[c] : 0), a01 = a00;
-                __m256 a10 = _mm256_set1_ps(bias ? bias[c + 1] : 0), a11 = a10;
-                __m256 a20 = _mm256_set1_ps(bias ? bias[c + 2] : 0), a21 = a20;
-                __m256 a30 = _mm256_set1_ps(bias ? bias[c + 3] : 0), a31 = a30;
-                for (int64_t t = 0; t < taps; t++) {
-                    const float *r = row0 + offsets[t] + ox;
-                    const __m256 x0 = _mm256_loadu_ps(r), x1 = _mm256_loadu_ps(r + 8);
-                    __m256 wv = _mm256_broadcast_ss(w0 + t);
-                    a00 = _mm256_fmadd_ps(wv, x0, a00); a01 = _mm256_fmadd_ps(wv, x1, a01);
-                    wv = _mm256_broadcast_ss(w1 + t);
-                    a10 = _mm256_fmadd_ps(wv, x0, a10); a11 = _mm256_fmadd_ps(wv, x1, a11);
-                    wv = _mm256_broadcast_ss(w2 + t);
-                    a20 = _mm256_fmadd_ps(wv, x0, a20); a21 = _mm256_fmadd_ps(wv, x1, a21);
-                    wv = _mm256_broadcast_ss(w3 + t);
-                    a30 = _mm256_fmadd_ps(wv, x0, a30); a31 = _mm256_fmadd_ps(wv, x1, a31);
-                }
-                if (relu) {
-                    a00 = _mm256_max_ps(a00, zero); a01 = _mm256_max_ps(a01, zero); a10 = _mm256_max_ps(a10, zero); a11 = _mm256_max_ps(a11, zero);
-                    a20 = _mm256_max_ps(a20, zero); a21 = _mm256_max_ps(a21, zero); a30 = _mm256_max_ps(a30, zero); a31 = _mm256_max_ps(a31, zero);
-                }
-                _mm256_storeu_ps(l0 + ox, a00); _mm256_storeu_ps(l0 + ox + 8, a01);
-                _mm256_storeu_ps(l1 + ox, a10); _mm256_storeu_ps(l1 + ox + 8, a11);
-                _mm256_storeu_ps(l2 + ox, a20); _mm256_storeu_ps(l2 + ox + 8, a21);
-                _mm256_storeu_ps(l3 + ox, a30); _mm256_storeu_ps(l3 + ox + 8, a31);
+        } else {
+            columns = wout / 16 * 16;
+            for (int64_t ox = 0; ox < columns; ox += 16) {
+                int64_t b = 0;
+                for (; b < 6 * sixes; b += 6)
+                    direct_block_avx2(6, row0, offsets, taps, weight + b * taps, bias ? bias + b : NULL, plane, ox, relu,
+                                      line + b * plane);
+                for (; b < blocked; b += 4)
+                    direct_block_avx2(4, row0, offsets, taps, weight + b * taps, bias ? bias + b : NULL, plane, ox, relu,
+                                      line + b * plane);
             }
-            for (int64_t k = 0; k < 4; k++)                   // the last < 16 columns, channel by channel
-                direct_tail(row0, offsets, taps, weight + (c + k) * taps, bias ? bias[c + k] : 0, ox, wout, relu,
-                            out + ((c + k) * hout + oy) * wout);
+            for (; c < blocked; c++)                           // the last < 16 columns of the blocked channels
+                direct_tail(row0, offsets, taps, weight + c * taps, bias ? bias[c] : 0, columns, wout, relu, line + c * plane);
         }
-        for (; c < channels; c++)                              // the last < 4 channels
-            direct_tail(row0, offsets, taps, weight + c * taps, bias ? bias[c] : 0, 0, wout, relu, out + (c * hout + oy) * wout);
+        for (; c < channels; c++)                              // channels no block took: every column
+            direct_tail(row0, offsets, taps, weight + c * taps, bias ? bias[c] : 0, 0, wout, relu, line + c * plane);
     }
 }
 #endif

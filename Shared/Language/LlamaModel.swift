@@ -25,6 +25,7 @@ public struct LlamaModel: Sendable {
     /// `model.norm.weight`, `lm_head.weight` unless tied) from `w`, under `prefix`.
     public init(configuration c: LlamaConfiguration, weights w: inout WeightLoader, prefix: String = "") throws {
         configuration = c
+        MemoryPolicy.keepFreedMemory()                     // forward passes reuse freed buffers
         let d = c.hiddenSize, q = c.heads * c.headDim, kv = c.keyValueWidth, m = c.intermediateSize
         embedding = try w.take(prefix + "model.embed_tokens.weight", [c.vocabularySize, d]).storage
         layers = try (0..<c.layers).map { i in

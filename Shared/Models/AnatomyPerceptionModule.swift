@@ -38,6 +38,7 @@ public struct AnatomyPerceptionModule: Sendable {
 
     public init(configuration c: ApmConfiguration, weights w: inout WeightLoader) throws {
         configuration = c
+        MemoryPolicy.keepFreedMemory()                     // forward passes reuse freed buffers
         backbone = try ResNet(&w, c: c)
         projectionWeight = try w.take("projection.weight", [c.dModel, c.backboneChannels, 1, 1])
         projectionBias = try w.take("projection.bias", [c.dModel])

@@ -15,6 +15,7 @@ public struct BertModel: Sendable {
     /// Builds the model from remapped weights, taking exactly the tensors it declares.
     public init(configuration: BertConfiguration, weights: inout WeightLoader) throws {
         let c = configuration
+        MemoryPolicy.keepFreedMemory()                     // forward passes reuse freed buffers
         self.configuration = c
         wordEmbeddings = try weights.take("embeddings.word_embeddings.weight", [c.vocabularySize, c.hiddenSize])
         positionEmbeddings = try weights.take("embeddings.position_embeddings.weight", [c.maxPositions, c.hiddenSize])
