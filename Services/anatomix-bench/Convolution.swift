@@ -13,6 +13,7 @@ func benchConvolution(_ arguments: [Int]) {
         fail("conv: channels, size, kernel, stride, dilation, threads and repeats must be positive, the input at most 64 M values")
     }
     ComputeThreads.set(threads)
+    MemoryPolicy.keepFreedMemory()                                             // as the models do
     let padding = dilation * (kernel / 2)
     let image = Tensor(shape: [1, cin, size, size]) { i in Float((i * 7919) % 1000) / 1000 - 0.5 }
     let weight = Tensor(shape: [cout, cin, kernel, kernel]) { i in Float((i * 104_729) % 997) / 997 - 0.5 }

@@ -186,6 +186,16 @@ INLINE void max_pool_body(const float *x, int64_t planes, int64_t height, int64_
     }
 }
 
+// The max of output ox's window, clipped to the row, from the column-wise maxima.
+INLINE float pool_window(const float *column, int64_t width, int64_t kernel, int64_t stride, int64_t padding, int64_t ox) {
+    int64_t x0 = ox * stride - padding, x1 = x0 + kernel;
+    if (x0 < 0) x0 = 0;
+    if (x1 > width) x1 = width;
+    float best = column[x0];
+    for (int64_t i = x0 + 1; i < x1; i++) best = column[i] > best ? column[i] : best;
+    return best;
+}
+
 #if defined(__x86_64__)
 #define IM2COL(isa, target_features)                                                                                      \
     __attribute__((target(target_features))) static void im2col_##isa(const float *image, int64_t channels,              \
@@ -196,9 +206,53 @@ INLINE void max_pool_body(const float *x, int64_t planes, int64_t height, int64_
 IM2COL(avx2, "avx2,fma")
 IM2COL(avx512, "avx512f,avx2,fma")
 
+// Max pooling with AVX2, as anatomix_max_pool_avx512: per output row the column-wise max over the window's
+// rows, then 8 outputs at a time whose windows and 16-float reads lie inside the row (strides 1 and 2:
+// stride 2 takes the even lanes of two loads), the rest (edges, other strides) one by one.
 __attribute__((target("avx2,fma"))) static void max_pool_avx2(const float *x, int64_t planes, int64_t height, int64_t width,
-        int64_t kernel, int64_t stride, int64_t padding, int64_t hout, int64_t wout, float *scratch, float *out) {
-    max_pool_body(x, planes, height, width, kernel, stride, padding, hout, wout, scratch, out);
+        int64_t kernel, int64_t stride, int64_t padding, int64_t hout, int64_t wout, float *column, float *out) {
+    // a vector of outputs from ox in [lo, last] reads column[ox * stride - padding + d + (0 ..< 8 * stride)]
+    // inside the row for every d < kernel (so its windows are whole); none where last < lo
+    const int64_t lo = (padding + stride - 1) / stride, reach = width - kernel + padding - 8 * stride + 1;
+    const int64_t last = stride > 2 || reach < 0 ? -1 : reach / stride;
+    for (int64_t p = 0; p < planes; p++) {
+        const float *plane = x + p * height * width;
+        for (int64_t oy = 0; oy < hout; oy++) {
+            int64_t y0 = oy * stride - padding, y1 = y0 + kernel;
+            if (y0 < 0) y0 = 0;
+            if (y1 > height) y1 = height;
+            int64_t i = 0;
+            for (; i + 8 <= width; i += 8) {                   // column-wise max over the window's rows
+                __m256 c = _mm256_loadu_ps(plane + y0 * width + i);
+                for (int64_t y = y0 + 1; y < y1; y++) c = _mm256_max_ps(_mm256_loadu_ps(plane + y * width + i), c);
+                _mm256_storeu_ps(column + i, c);
+            }
+            for (; i < width; i++) {
+                float c = plane[y0 * width + i];
+                for (int64_t y = y0 + 1; y < y1; y++) c = plane[y * width + i] > c ? plane[y * width + i] : c;
+                column[i] = c;
+            }
+            float *line = out + (p * hout + oy) * wout;
+            int64_t ox = 0;
+            for (; ox < lo && ox < wout; ox++) line[ox] = pool_window(column, width, kernel, stride, padding, ox);
+            for (; ox <= last && ox + 8 <= wout; ox += 8) {
+                __m256 best = _mm256_setzero_ps();
+                for (int64_t d = 0; d < kernel; d++) {
+                    const float *first = column + ox * stride - padding + d;   // lane 0's input
+                    __m256 v;
+                    if (stride == 1) {
+                        v = _mm256_loadu_ps(first);
+                    } else {                                   // first[0, 2, .., 14]
+                        const __m256 a = _mm256_loadu_ps(first), b = _mm256_loadu_ps(first + 8);
+                        v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+                    }
+                    best = d ? _mm256_max_ps(v, best) : v;
+                }
+                _mm256_storeu_ps(line + ox, best);
+            }
+            for (; ox < wout; ox++) line[ox] = pool_window(column, width, kernel, stride, padding, ox);
+        }
+    }
 }
 #endif
 

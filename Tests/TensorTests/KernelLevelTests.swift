@@ -33,7 +33,7 @@ import Testing
     /// Max pooling: kernel, stride, padding, planes, height, width.
     static let poolCases: [(Int, Int, Int, Int, Int, Int)] = [
         (3, 2, 1, 3, 37, 45), (2, 2, 0, 2, 16, 33), (3, 1, 1, 2, 13, 17), (5, 3, 2, 1, 23, 40), (3, 2, 1, 5, 64, 70),
-        (3, 2, 1, 1, 4, 1),
+        (3, 2, 1, 1, 4, 1), (3, 2, 1, 2, 9, 129), (5, 1, 2, 1, 7, 41), (2, 2, 0, 1, 3, 32),
     ]
 
     static func direct(_ level: KernelLevel, input: [Int], channels: Int, kernel: Int, stride: Int, padding: Int) {
