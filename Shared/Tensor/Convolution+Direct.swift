@@ -18,22 +18,31 @@ extension Convolution {
                        stride s: Int, padding p: Int, dilation d: Int = 1, output: (Int, Int), relu: Bool, slices: Int,
                        into out: UnsafeMutablePointer<Float>) {
         let (hout, wout) = output
-        let rows = h + 2 * p, phaseWidth = wout + d * (k - 1) / s + 1
-        var phases = [Float](repeating: 0, count: s * cin * rows * phaseWidth)
+        let rows = h + 2 * p, phaseWidth = wout + d * (k - 1) / s + 1, planeSize = rows * phaseWidth
+        let count = s * cin * planeSize
+        var phases = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
         phases.withUnsafeMutableBufferPointer { buffer in
             let phase = buffer.baseAddress!
-            for r in 0..<s {
-                // phase r, column j holds padded column s·j + r = image column s·j + r - p
-                let first = max(0, (p - r + s - 1) / s), end = min(phaseWidth, (w + p - r + s - 1) / s)
-                guard first < end else { continue }
-                for i in 0..<cin {
+            let (input, padded) = (SharedPointer(image), SharedMutablePointer(phase))
+            // plane (r, i): phase r of input channel i; column j holds padded column s·j + r = image column
+            // s·j + r - p, zero outside the image. Every float is written once (no separate zero fill),
+            // the planes split across the slices.
+            let planes = s * cin, parts = min(slices, planes)
+            ComputeThreads.parallelFor(parts) { slice in
+                for plane in (planes * slice / parts)..<(planes * (slice + 1) / parts) {
+                    let (r, i) = (plane / cin, plane % cin), target = padded.base + plane * planeSize
+                    let first = min(phaseWidth, max(0, (p - r + s - 1) / s)), end = max(first, min(phaseWidth, (w + p - r + s - 1) / s))
+                    target.update(repeating: 0, count: p * phaseWidth)
+                    (target + (h + p) * phaseWidth).update(repeating: 0, count: (rows - h - p) * phaseWidth)
                     for y in 0..<h {
-                        let source = image + (i * h + y) * w + r - p, target = phase + ((r * cin + i) * rows + y + p) * phaseWidth
+                        let source = input.base + (i * h + y) * w + r - p, line = target + (y + p) * phaseWidth
+                        line.update(repeating: 0, count: first)
                         if s == 1 {
-                            (target + first).update(from: source + first, count: end - first)
+                            (line + first).update(from: source + first, count: end - first)
                         } else {
-                            for j in first..<end { target[j] = source[s * j] }
+                            for j in first..<end { line[j] = source[s * j] }
                         }
+                        (line + end).update(repeating: 0, count: phaseWidth - end)
                     }
                 }
             }
