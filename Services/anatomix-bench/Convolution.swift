@@ -8,9 +8,10 @@ func benchConvolution(_ arguments: [Int]) {
     let (cin, cout, size, kernel, stride, dilation, threads) =
         (arguments[0], arguments[1], arguments[2], arguments[3], arguments[4], arguments[5], arguments[6])
     let repeats = arguments.count > 7 ? arguments[7] : 20
-    guard cin > 0, cout > 0, kernel > 0, stride > 0, dilation > 0, threads > 0, repeats > 0, size >= dilation * (kernel - 1) + 1,
-          cin * size * size <= 1 << 26, cout * cin * kernel * kernel <= 1 << 24 else {
-        fail("conv: channels, size, kernel, stride, dilation, threads and repeats must be positive, the input at most 64 M values")
+    guard [cin, cout, size, kernel, stride, dilation, threads, repeats].allSatisfy({ $0 > 0 && $0 <= 1 << 16 }),
+          Double(cin) * Double(size) * Double(size) <= 0x1p26, Double(cout) * Double(cin) * Double(kernel * kernel) <= 0x1p24, threads <= ComputeThreads.maximum,
+          size + 2 * dilation * (kernel / 2) >= dilation * (kernel - 1) + 1 else {
+        fail("conv: every number 1...65536, threads at most \(ComputeThreads.maximum), the input at most 64 M values, the weights 16 M, the dilated kernel within the padded size")
     }
     ComputeThreads.set(threads)
     MemoryPolicy.keepFreedMemory()                                             // as the models do
@@ -18,14 +19,15 @@ func benchConvolution(_ arguments: [Int]) {
     let image = Tensor(shape: [1, cin, size, size]) { i in Float((i * 7919) % 1000) / 1000 - 0.5 }
     let weight = Tensor(shape: [cout, cin, kernel, kernel]) { i in Float((i * 104_729) % 997) / 997 - 0.5 }
     let bias = Tensor(shape: [cout]) { i in Float(i) / Float(cout) }
-    let out = size / stride
-    let flop = 2.0 * Double(cout * cin * kernel * kernel) * Double(out * out)
+    let shape = image.conv2d(                                                   // also the warm-up
+        weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, threads: threads).shape
+    let flop = 2.0 * Double(cout * cin * kernel * kernel) * Double(shape[2] * shape[3])
     var times = [Double]()
-    for _ in 0...repeats {                                                     // the first run warms up
+    for _ in 0..<repeats {
         let start = DispatchTime.now().uptimeNanoseconds
         _ = image.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, relu: true, threads: threads)
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
-    let (best, level) = (times.dropFirst().min()!, KernelLevel.current)
+    let (best, level) = (times.min()!, KernelLevel.current)
     print(#"{"bench": "conv", "impl": "swift", "level": "\#(level)", "cin": \#(cin), "cout": \#(cout), "size": \#(size), "kernel": \#(kernel), "stride": \#(stride), "dilation": \#(dilation), "threads": \#(threads), "best_seconds": \#(best), "gflops": \#(flop / best / 1e9)}"#)
 }

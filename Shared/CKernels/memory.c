@@ -3,6 +3,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -14,7 +15,9 @@ int anatomix_keep_freed_memory(int64_t trim_threshold, int64_t mmap_threshold) {
     if (known >= 0) return known;
     int in_force = 0;
 #if defined(__GLIBC__)
-    const int user_tuned = getenv("MALLOC_TRIM_THRESHOLD_") || getenv("MALLOC_MMAP_THRESHOLD_");   // theirs wins
+    const char *tunables = getenv("GLIBC_TUNABLES");                     // the user's own tuning wins
+    const int user_tuned = getenv("MALLOC_TRIM_THRESHOLD_") || getenv("MALLOC_MMAP_THRESHOLD_") ||
+                           (tunables && strstr(tunables, "glibc.malloc."));
     if (!user_tuned && trim_threshold > 0 && trim_threshold <= 0x7fffffff && mmap_threshold > 0 &&
         mmap_threshold <= 0x7fffffff)
         in_force = mallopt(M_TRIM_THRESHOLD, (int)trim_threshold) == 1 && mallopt(M_MMAP_THRESHOLD, (int)mmap_threshold) == 1;

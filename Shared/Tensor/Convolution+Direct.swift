@@ -10,7 +10,7 @@ extension Convolution {
     /// zero-padded input is split into its `stride` column phases, so that for every tap the inputs of
     /// one output row are contiguous in phase `dx % s`; the C kernel (see `KernelLevel`) computes 12
     /// output channels by 32 output positions per step with AVX-512F (positions run across rows, so
-    /// 8-wide maps fill the 16-lane vectors), four channels by 16 columns with AVX2 + FMA. Output rows
+    /// 8-wide maps fill the 16-lane vectors), six (then four) channels by 16 columns with AVX2 + FMA (eight by eight on maps under 16 wide). Output rows
     /// are split into `slices` parts run by `ComputeThreads.parallelFor`.
     // swiftlint:disable:next function_parameter_count
     static func direct(_ image: UnsafePointer<Float>, channels cin: Int, height h: Int, width w: Int,

@@ -14,8 +14,10 @@ public enum MemoryPolicy {
     public static let heapBlockBytes = 32 << 20
 
     /// Keeps freed memory for reuse (glibc's `M_TRIM_THRESHOLD` / `M_MMAP_THRESHOLD`), once per
-    /// process; model initialisers call it. Leaves glibc alone where the environment already sets
-    /// `MALLOC_TRIM_THRESHOLD_` or `MALLOC_MMAP_THRESHOLD_`. Returns whether the policy is in force.
+    /// process (each glibc arena may keep `retainedBytes`); model initialisers call it, before their
+    /// compute threads start. Leaves glibc alone where the environment already sets
+    /// `MALLOC_TRIM_THRESHOLD_`, `MALLOC_MMAP_THRESHOLD_` or `GLIBC_TUNABLES=glibc.malloc...`. Returns
+    /// whether the policy is in force.
     @discardableResult
     public static func keepFreedMemory() -> Bool {
         anatomix_keep_freed_memory(Int64(retainedBytes), Int64(heapBlockBytes)) == 1

@@ -50,7 +50,9 @@ int anatomix_kernels_use_avx2(void);
 
 /// glibc only: keeps up to `trim_threshold` bytes of freed memory at the top of the heap (rather than
 /// giving it back to the kernel at every free) and serves blocks below `mmap_threshold` bytes from the heap,
-/// once per process; does nothing where the environment sets MALLOC_TRIM_THRESHOLD_ or MALLOC_MMAP_THRESHOLD_.
+/// once per process (per glibc arena: each arena may keep that much); does nothing where the environment sets
+/// MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_ or glibc.malloc tunables. mallopt is not safe against a
+/// concurrent free: call it before the threads that compute start (the model initialisers do).
 /// Returns 1 when the policy is in force.
 int anatomix_keep_freed_memory(int64_t trim_threshold, int64_t mmap_threshold);
 
