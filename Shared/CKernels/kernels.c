@@ -160,6 +160,16 @@ INLINE void im2col_body(const float *image, int64_t channels, int64_t height, in
     }
 }
 
+// The max of output ox's window, clipped to the row, from the column-wise maxima.
+INLINE float pool_window(const float *column, int64_t width, int64_t kernel, int64_t stride, int64_t padding, int64_t ox) {
+    int64_t x0 = ox * stride - padding, x1 = x0 + kernel;
+    if (x0 < 0) x0 = 0;
+    if (x1 > width) x1 = width;
+    float best = column[x0];
+    for (int64_t i = x0 + 1; i < x1; i++) best = column[i] > best ? column[i] : best;
+    return best;
+}
+
 INLINE void max_pool_body(const float *x, int64_t planes, int64_t height, int64_t width, int64_t kernel,
                           int64_t stride, int64_t padding, int64_t hout, int64_t wout, float *column, float *out) {
     for (int64_t p = 0; p < planes; p++) {
@@ -174,26 +184,9 @@ INLINE void max_pool_body(const float *x, int64_t planes, int64_t height, int64_
                 const float *row = plane + y * width;
                 for (int64_t i = 0; i < width; i++) column[i] = row[i] > column[i] ? row[i] : column[i];
             }
-            for (int64_t ox = 0; ox < wout; ox++) {
-                int64_t x0 = ox * stride - padding, x1 = x0 + kernel;
-                if (x0 < 0) x0 = 0;
-                if (x1 > width) x1 = width;
-                float best = column[x0];
-                for (int64_t i = x0 + 1; i < x1; i++) best = column[i] > best ? column[i] : best;
-                target[oy * wout + ox] = best;
-            }
+            for (int64_t ox = 0; ox < wout; ox++) target[oy * wout + ox] = pool_window(column, width, kernel, stride, padding, ox);
         }
     }
-}
-
-// The max of output ox's window, clipped to the row, from the column-wise maxima.
-INLINE float pool_window(const float *column, int64_t width, int64_t kernel, int64_t stride, int64_t padding, int64_t ox) {
-    int64_t x0 = ox * stride - padding, x1 = x0 + kernel;
-    if (x0 < 0) x0 = 0;
-    if (x1 > width) x1 = width;
-    float best = column[x0];
-    for (int64_t i = x0 + 1; i < x1; i++) best = column[i] > best ? column[i] : best;
-    return best;
 }
 
 #if defined(__x86_64__)
