@@ -39,9 +39,12 @@ if args.count >= 5, args[1] == "pipeline", let copies = Int(args[4]) {
     exit(0)
 }
 if args.count >= 9, args[1] == "conv" {
-    let numbers = args.dropFirst(2).compactMap { Int($0) }
-    guard numbers.count == args.count - 2 else { fail("conv: CIN COUT SIZE KERNEL STRIDE DILATION THREADS [REPEATS] are whole numbers") }
-    benchConvolution(numbers)
+    let path = ConvolutionPath(rawValue: args.last!)
+    let numbers = args.dropFirst(2).dropLast(path == nil ? 0 : 1).compactMap { Int($0) }
+    guard numbers.count == args.count - 2 - (path == nil ? 0 : 1), numbers.count >= 7 else {
+        fail("conv: CIN COUT SIZE KERNEL STRIDE DILATION THREADS [REPEATS] are whole numbers, then optionally auto|direct|winograd")
+    }
+    benchConvolution(numbers, path: path ?? .auto)
     exit(0)
 }
 if args.count >= 4, args[1] == "apm", let threads = Int(args[3]) {
@@ -49,7 +52,7 @@ if args.count >= 4, args[1] == "apm", let threads = Int(args[3]) {
     exit(0)
 }
 guard args.count >= 4, args[1] == "minilm", let threads = Int(args[3]) else {
-    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS] | apm MODEL_DIR THREADS [REPEATS] | conv CIN COUT SIZE KERNEL STRIDE DILATION THREADS [REPEATS] | lm LLAMA_DIR THREADS PROMPT_TOKENS NEW_TOKENS [REPEATS] | pipeline|codec MODEL_DIR PNG_FOLDER COPIES | soak BOOTSTRAP PNG_FOLDER STUDIES RATE NAME=PID:OPS_PORT,...")
+    fail("usage: anatomix-bench minilm SENTENCES_FILE THREADS [BATCH_SIZE] [REPEATS] | apm MODEL_DIR THREADS [REPEATS] | conv CIN COUT SIZE KERNEL STRIDE DILATION THREADS [REPEATS] [auto|direct|winograd] | lm LLAMA_DIR THREADS PROMPT_TOKENS NEW_TOKENS [REPEATS] | pipeline|codec MODEL_DIR PNG_FOLDER COPIES | soak BOOTSTRAP PNG_FOLDER STUDIES RATE NAME=PID:OPS_PORT,...")
 }
 let batchSize = args.count > 4 ? Int(args[4]) ?? 32 : 32
 let repeats = args.count > 5 ? Int(args[5]) ?? 5 : 5

@@ -7,8 +7,9 @@ extension Tensor {
     ///
     /// im2col + one sgemm per image; 1x1 stride-1 convolutions skip im2col. With `threads > 1` the
     /// lowering and the product are split into that many slices run by `ComputeThreads.parallelFor`.
+    /// With `winograd` (the same weights, transformed) a 3x3 stride-1 convolution runs as Winograd F(2x2, 3x3).
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
-                       relu: Bool = false, threads: Int = 1) -> Tensor {
+                       relu: Bool = false, threads: Int = 1, winograd: WinogradWeights? = nil) -> Tensor {
         precondition(rank == 4 && weight.rank == 4 && weight.shape[1] == shape[1],
                      "conv2d input \(shape) and weight \(weight.shape) disagree")
         let (batch, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
@@ -22,6 +23,12 @@ extension Tensor {
         let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
         // below ~1 MFLOP a second thread costs more than it saves
         let slices = cout * k * n < 500_000 ? 1 : max(1, threads)
+        if let winograd, stride == 1, kh == 3, kw == 3 {
+            precondition(winograd.outputChannels == cout && winograd.inputChannels == cin,
+                         "Winograd weights [\(winograd.outputChannels), \(winograd.inputChannels)] for weight \(weight.shape)")
+            return winogradConv2d(winograd, bias: bias, padding: padding, dilation: dilation, output: (hout, wout),
+                                  relu: relu, slices: slices)
+        }
         if Convolution.prefersDirect(channels: cin, kernel: (kh, kw), outputWidth: wout) {
             return directConv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
                                 output: (hout, wout), relu: relu, slices: slices)
@@ -83,6 +90,29 @@ extension Tensor {
                                                outputChannels: cout, kernel: k, stride: stride, padding: padding,
                                                dilation: dilation, output: output, relu: relu, slices: slices, into: o.baseAddress! + image * cout * n)
                         }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [batch, cout, output.0, output.1], storage: out)
+    }
+}
+
+extension Tensor {
+    private func winogradConv2d(_ weights: WinogradWeights, bias: Tensor?, padding: Int, dilation: Int, output: (Int, Int),
+                                relu: Bool, slices: Int) -> Tensor {
+        let (batch, cin, h, w, cout) = (shape[0], shape[1], shape[2], shape[3], weights.outputChannels)
+        let n = output.0 * output.1
+        var out = [Float](unsafeUninitializedCapacity: batch * cout * n) { _, count in count = batch * cout * n }
+        let biasValues = bias?.storage ?? []
+        storage.withUnsafeBufferPointer { x in
+            biasValues.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { o in
+                    for image in 0..<batch {
+                        Convolution.winograd(x.baseAddress! + image * cin * h * w, channels: cin, height: h, width: w,
+                                             weights: weights, bias: bias == nil ? nil : b.baseAddress!, padding: padding,
+                                             dilation: dilation, output: output, relu: relu, slices: slices,
+                                             into: o.baseAddress! + image * cout * n)
                     }
                 }
             }

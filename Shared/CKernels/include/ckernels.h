@@ -15,6 +15,25 @@ void anatomix_conv_direct_rows(const float *phases, const int64_t *offsets, int6
                            const float *weight, const float *bias, int64_t channels,
                            int64_t oy0, int64_t oy1, int64_t hout, int64_t wout, int relu, float *out);
 
+/// Winograd F(2x2, 3x3) convolution, stride 1, any dilation (see kernels_winograd.c for the tiling): tiles
+/// [t0, t1) of anatomix_winograd_tiles(hout, wout, dilation), every output channel, bias (may be NULL) and
+/// then max(., 0) when relu. `phases` is the zero-padded input split into 2 * dilation column phases of
+/// `rows` rows and `phase_width` columns (see Convolution.winograd), followed by 16 floats of slack;
+/// `u` the transformed weights of anatomix_winograd_weights; `scratch` holds
+/// anatomix_winograd_scratch(cin, cout) floats, one per concurrent call.
+void anatomix_conv_winograd(const float *phases, int64_t cin, int64_t rows, int64_t phase_width, int64_t dilation,
+                            const float *u, const float *bias, int64_t cout, int64_t hout, int64_t wout, int relu,
+                            int64_t t0, int64_t t1, float *scratch, float *out);
+
+/// The number of 2x2 output tiles anatomix_conv_winograd covers a [hout, wout] map with.
+int64_t anatomix_winograd_tiles(int64_t hout, int64_t wout, int64_t dilation);
+
+/// Floats of scratch one anatomix_conv_winograd call needs.
+int64_t anatomix_winograd_scratch(int64_t cin, int64_t cout);
+
+/// U[ξ][k][i] = (G g Gᵀ)[ξ] of each 3x3 kernel g = weight[k][i] (PyTorch's [cout, cin, 3, 3]); u holds 16 * cout * cin floats.
+void anatomix_winograd_weights(const float *weight, int64_t cout, int64_t cin, float *u);
+
 /// im2col of output rows [oy0, oy1) of one [channels, height, width] image: rows (c, dy, dx) of
 /// (oy1 - oy0) * wout patches, tap (dy, dx) read at (oy * stride - padding + dy * dilation, likewise x),
 /// zeros outside the image (conv2d multiplies them by its [Cout, channels * kh * kw] weights).

@@ -1,0 +1,206 @@
+// Winograd F(2x2, 3x3) convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
+// 2016): a 3x3 stride-1 convolution computed per 2x2 output tile as Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, 16
+// products per tile and input channel instead of 36. Dilation d spaces a tile's 2x2 outputs and its 4x4
+// inputs d pixels apart, so the same transforms apply.
+//
+// Tiles. Output rows are grouped in blocks of 2d; a tile row `tr` starts at row a = 2d (tr / d) + tr % d and
+// covers rows a and a + d. Columns likewise: the tiles of group g = tr * d + r start at columns 2d m + r,
+// m = 0..mt-1 (mt = ceil(wout / 2d)), tile t = g * mt + m. Tiles that reach past the map are computed and
+// their outside outputs dropped.
+//
+// Inputs are read from the zero-padded image split into 2d column phases (Convolution.splitPhases):
+// phase q, channel i, row y, column j holds padded (y, 2d j + q), so a tile's four input columns 2d m + r
+// + {0, d, 2d, 3d} are phases r and r + d at m and m + 1, and eight consecutive tiles are eight
+// consecutive floats: the transforms run 8 tiles per vector with plain (unaligned) loads.
+//
+// The 16 products: for chunks of CHUNK tiles, V[ξ][i][t] (the input transform), M[ξ] = U[ξ] V[ξ] with
+// U[ξ]: [cout, cin] (anatomix_winograd_weights), computed by anatomix_conv_direct_rows as a 1 x t
+// "convolution" with cin taps (so it runs at the kernel level in use), then the output transform.
+#include "kernels_internal.h"
+
+#include <stdint.h>
+#include <string.h>
+
+// XI_PAD: floats between the 16 ξ planes of V and M beyond their size, so that the 16 streams a transform reads or
+// writes do not sit a multiple of 4 KB apart (which stalled loads behind stores: 4K aliasing).
+enum { CHUNK = 64, LANES = 8, XI_PAD = 24 };
+
+typedef float v8 __attribute__((vector_size(32)));
+
+#define INLINE static inline __attribute__((always_inline))
+// The 4x4 loops must be unrolled for the 16 vectors of a tile to stay in registers (SwiftPM builds C with -O2).
+#define UNROLL _Pragma("GCC unroll 4")
+
+INLINE v8 load8(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
+
+// The first `lanes` (1...8) floats of x to p.
+INLINE void store_lanes(float *p, v8 x, int64_t lanes) {
+    if (lanes == LANES) { memcpy(p, &x, sizeof x); return; }
+    float tmp[LANES];
+    memcpy(tmp, &x, sizeof x);
+    int64_t i = 0;
+    if (lanes >= 4) { memcpy(p, tmp, 4 * sizeof(float)); i = 4; }
+    for (; i < lanes; i++) p[i] = tmp[i];
+}
+
+int64_t anatomix_winograd_tiles(int64_t hout, int64_t wout, int64_t dilation) {
+    const int64_t step = 2 * dilation;
+    return ((hout + step - 1) / step * step / 2) * dilation * ((wout + step - 1) / step);
+}
+
+int64_t anatomix_winograd_scratch(int64_t cin, int64_t cout) {
+    return 2 * cin + 2 + 16 * ((cin + cout) * CHUNK + 2 * XI_PAD) + 2 * LANES;
+}
+
+void anatomix_winograd_weights(const float *weight, int64_t cout, int64_t cin, float *u) {
+    for (int64_t k = 0; k < cout; k++) {
+        for (int64_t i = 0; i < cin; i++) {
+            const float *g = weight + (k * cin + i) * 9;
+            float gg[4][3];                                   // G g: G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
+            for (int c = 0; c < 3; c++) {
+                gg[0][c] = g[c];
+                gg[1][c] = 0.5f * (g[c] + g[3 + c] + g[6 + c]);
+                gg[2][c] = 0.5f * (g[c] - g[3 + c] + g[6 + c]);
+                gg[3][c] = g[6 + c];
+            }
+            for (int r = 0; r < 4; r++) {                     // (G g) Gᵀ
+                const float row[4] = { gg[r][0], 0.5f * (gg[r][0] + gg[r][1] + gg[r][2]),
+                                       0.5f * (gg[r][0] - gg[r][1] + gg[r][2]), gg[r][2] };
+                for (int c = 0; c < 4; c++) u[((r * 4 + c) * cout + k) * cin + i] = row[c];
+            }
+        }
+    }
+}
+
+// Where tile group g starts: its first output row a and column residue r.
+INLINE void group_origin(int64_t g, int64_t d, int64_t *a, int64_t *r) {
+    const int64_t tr = g / d;
+    *r = g % d;
+    *a = 2 * d * (tr / d) + tr % d;
+}
+
+// V[ξ][i][t - t0] (row stride CHUNK) for tiles [t0, t1), ξ = 4 u + v: Bᵀ d B with
+// Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], first along each input row, then down the columns.
+INLINE void input_body(const float *phases, int64_t cin, int64_t rows, int64_t pw, int64_t d, int64_t mt,
+                       int64_t t0, int64_t t1, float *v) {
+    const int64_t plane = rows * pw, xi = cin * CHUNK + XI_PAD;
+    for (int64_t g = t0 / mt; g * mt < t1; g++) {
+        int64_t a, r;
+        group_origin(g, d, &a, &r);
+        const int64_t lo = t0 > g * mt ? t0 - g * mt : 0, hi = t1 < (g + 1) * mt ? t1 - g * mt : mt;
+        for (int64_t i = 0; i < cin; i++) {
+            const float *even = phases + (r * cin + i) * plane + a * pw, *odd = phases + ((r + d) * cin + i) * plane + a * pw;
+            for (int64_t m = lo; m < hi; m += LANES) {
+                v8 e[4][4];
+                UNROLL for (int k = 0; k < 4; k++) {
+                    const int64_t at = k * d * pw + m;
+                    const v8 x0 = load8(even + at), x1 = load8(odd + at), x2 = load8(even + at + 1), x3 = load8(odd + at + 1);
+                    e[k][0] = x0 - x2; e[k][1] = x1 + x2; e[k][2] = x2 - x1; e[k][3] = x1 - x3;
+                }
+                float *out = v + i * CHUNK + g * mt + m - t0;
+                const int64_t lanes = hi - m < LANES ? hi - m : LANES;
+                UNROLL for (int c = 0; c < 4; c++) {
+                    store_lanes(out + (0 * 4 + c) * xi, e[0][c] - e[2][c], lanes);
+                    store_lanes(out + (1 * 4 + c) * xi, e[1][c] + e[2][c], lanes);
+                    store_lanes(out + (2 * 4 + c) * xi, e[2][c] - e[1][c], lanes);
+                    store_lanes(out + (3 * 4 + c) * xi, e[1][c] - e[3][c], lanes);
+                }
+            }
+        }
+    }
+}
+
+// Outputs of tiles [t0, t1) from M[ξ][k][t - t0] (row stride n = t1 - t0): Aᵀ M A + bias, then ReLU, with
+// Aᵀ = [1 1 1 0; 0 1 -1 -1]; only outputs inside the map are written.
+INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, int64_t d, int64_t mt, int64_t hout,
+                        int64_t wout, int relu, int64_t t0, int64_t t1, float *out) {
+    const int64_t n = t1 - t0, xi = cout * n + XI_PAD;
+    for (int64_t k = 0; k < cout; k++) {
+        const float b = bias ? bias[k] : 0.0f;
+        float *target = out + k * hout * wout;
+        for (int64_t g = t0 / mt; g * mt < t1; g++) {
+            int64_t a, r;
+            group_origin(g, d, &a, &r);
+            const int64_t lo = t0 > g * mt ? t0 - g * mt : 0, hi = t1 < (g + 1) * mt ? t1 - g * mt : mt;
+            for (int64_t m = lo; m < hi; m += LANES) {
+                const float *s = mbuf + k * n + g * mt + m - t0;
+                v8 top[4], bottom[4];
+                UNROLL for (int c = 0; c < 4; c++) {
+                    const v8 m0 = load8(s + c * xi), m1 = load8(s + (4 + c) * xi), m2 = load8(s + (8 + c) * xi),
+                             m3 = load8(s + (12 + c) * xi);
+                    top[c] = m0 + m1 + m2;
+                    bottom[c] = m1 - m2 - m3;
+                }
+                float y[4][LANES];
+                const v8 y00 = top[0] + top[1] + top[2], y01 = top[1] - top[2] - top[3];
+                const v8 y10 = bottom[0] + bottom[1] + bottom[2], y11 = bottom[1] - bottom[2] - bottom[3];
+                memcpy(y[0], &y00, sizeof y00); memcpy(y[1], &y01, sizeof y01);
+                memcpy(y[2], &y10, sizeof y10); memcpy(y[3], &y11, sizeof y11);
+                const int64_t lanes = hi - m < LANES ? hi - m : LANES;
+                for (int64_t lane = 0; lane < lanes; lane++) {
+                    const int64_t x = 2 * d * (m + lane) + r;
+                    for (int u = 0; u < 2; u++) {
+                        const int64_t row = a + u * d;
+                        if (row >= hout) break;
+                        for (int c = 0; c < 2; c++) {
+                            if (x + c * d >= wout) break;
+                            const float value = y[2 * u + c][lane] + b;
+                            target[row * wout + x + c * d] = relu && value < 0 ? 0.0f : value;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static void input_avx2(const float *phases, int64_t cin, int64_t rows, int64_t pw,
+        int64_t d, int64_t mt, int64_t t0, int64_t t1, float *v) {
+    input_body(phases, cin, rows, pw, d, mt, t0, t1, v);
+}
+__attribute__((target("avx2,fma"))) static void output_avx2(const float *mbuf, const float *bias, int64_t cout, int64_t d,
+        int64_t mt, int64_t hout, int64_t wout, int relu, int64_t t0, int64_t t1, float *out) {
+    output_body(mbuf, bias, cout, d, mt, hout, wout, relu, t0, t1, out);
+}
+#endif
+
+static void input_portable(const float *phases, int64_t cin, int64_t rows, int64_t pw, int64_t d, int64_t mt,
+                           int64_t t0, int64_t t1, float *v) {
+    input_body(phases, cin, rows, pw, d, mt, t0, t1, v);
+}
+static void output_portable(const float *mbuf, const float *bias, int64_t cout, int64_t d, int64_t mt, int64_t hout,
+                            int64_t wout, int relu, int64_t t0, int64_t t1, float *out) {
+    output_body(mbuf, bias, cout, d, mt, hout, wout, relu, t0, t1, out);
+}
+
+void anatomix_conv_winograd(const float *phases, int64_t cin, int64_t rows, int64_t phase_width, int64_t dilation,
+                            const float *u, const float *bias, int64_t cout, int64_t hout, int64_t wout, int relu,
+                            int64_t t0, int64_t t1, float *scratch, float *out) {
+    const int64_t d = dilation, mt = (wout + 2 * d - 1) / (2 * d);
+    int64_t *offsets = (int64_t *)(void *)(((uintptr_t)scratch + 7) & ~(uintptr_t)7);   // 2 cin + 2 floats
+    float *v = scratch + 2 * cin + 2, *m = v + 16 * (cin * CHUNK + XI_PAD);
+    for (int64_t i = 0; i < cin; i++) offsets[i] = i * CHUNK;
+#if defined(__x86_64__)
+    const int vector = anatomix_kernels_use_avx2();
+#else
+    const int vector = 0;
+#endif
+    for (int64_t c0 = t0; c0 < t1; c0 += CHUNK) {
+        const int64_t c1 = c0 + CHUNK < t1 ? c0 + CHUNK : t1, n = c1 - c0;
+#if defined(__x86_64__)
+        if (vector) input_avx2(phases, cin, rows, phase_width, d, mt, c0, c1, v);
+        else
+#endif
+            input_portable(phases, cin, rows, phase_width, d, mt, c0, c1, v);
+        (void)vector;
+        for (int xi = 0; xi < 16; xi++)                         // M[ξ] [cout, n] = U[ξ] [cout, cin] x V[ξ] [cin, n]
+            anatomix_conv_direct_rows(v + xi * (cin * CHUNK + XI_PAD), offsets, cin, 0, u + xi * cout * cin, NULL, cout,
+                                      0, 1, 1, n, 0, m + xi * (cout * n + XI_PAD));
+#if defined(__x86_64__)
+        if (vector) output_avx2(m, bias, cout, d, mt, hout, wout, relu, c0, c1, out);
+        else
+#endif
+            output_portable(m, bias, cout, d, mt, hout, wout, relu, c0, c1, out);
+    }
+}
