@@ -274,6 +274,61 @@ void anatomix_max_pool(const float *x, int64_t planes, int64_t height, int64_t w
     }
 }
 
+typedef float split_v8 __attribute__((vector_size(32)));
+
+// Stride 2 takes every other float 8 at a time (two loads, one shuffle); other strides one by one.
+INLINE void split_body(const float *image, int64_t channels, int64_t height, int64_t width, int64_t s, int64_t p,
+                       int64_t rows, int64_t phase_width, int64_t plane0, int64_t plane1, float *phases) {
+    for (int64_t plane = plane0; plane < plane1; plane++) {
+        const int64_t r = plane / channels, i = plane % channels;
+        float *target = phases + plane * rows * phase_width;
+        // columns [first, end) of each row hold image columns s j + r - p
+        int64_t first = (p - r + s - 1) / s, end = (width + p - r + s - 1) / s;
+        if (first < 0) first = 0;
+        if (first > phase_width) first = phase_width;
+        if (end > phase_width) end = phase_width;
+        if (end < first) end = first;
+        for (int64_t y = 0; y < rows; y++) {
+            float *line = target + y * phase_width;
+            if (y < p || y >= height + p) { memset(line, 0, (size_t)phase_width * sizeof(float)); continue; }
+            const float *source = image + (i * height + y - p) * width + r - p;
+            for (int64_t j = 0; j < first; j++) line[j] = 0;
+            int64_t j = first;
+            if (s == 1) { memcpy(line + first, source + first, (size_t)(end - first) * sizeof(float)); j = end; }
+            if (s == 2) {
+                // reads source[2j .. 2j + 15]: inside the row, since source[2 (j + 8)] is (j + 8 < end)
+                for (; j + 8 < end; j += 8) {
+                    split_v8 a, b;
+                    memcpy(&a, source + 2 * j, sizeof a);
+                    memcpy(&b, source + 2 * j + 8, sizeof b);
+                    const split_v8 even = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+                    memcpy(line + j, &even, sizeof even);
+                }
+            }
+            for (; j < end; j++) line[j] = source[s * j];
+            for (j = end; j < phase_width; j++) line[j] = 0;
+        }
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static void split_avx2(const float *image, int64_t channels, int64_t height,
+        int64_t width, int64_t s, int64_t p, int64_t rows, int64_t phase_width, int64_t plane0, int64_t plane1, float *phases) {
+    split_body(image, channels, height, width, s, p, rows, phase_width, plane0, plane1, phases);
+}
+#endif
+
+void anatomix_split_phases(const float *image, int64_t channels, int64_t height, int64_t width, int64_t stride,
+                           int64_t padding, int64_t rows, int64_t phase_width, int64_t plane0, int64_t plane1, float *phases) {
+#if defined(__x86_64__)
+    if (anatomix_kernels_use_avx2()) {
+        split_avx2(image, channels, height, width, stride, padding, rows, phase_width, plane0, plane1, phases);
+        return;
+    }
+#endif
+    split_body(image, channels, height, width, stride, padding, rows, phase_width, plane0, plane1, phases);
+}
+
 void anatomix_conv_direct_rows(const float *phases, const int64_t *offsets, int64_t taps, int64_t row_step,
                            const float *weight, const float *bias, int64_t channels,
                            int64_t oy0, int64_t oy1, int64_t hout, int64_t wout, int relu, float *out) {

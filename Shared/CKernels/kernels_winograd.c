@@ -131,23 +131,39 @@ INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, int6
                     top[c] = m0 + m1 + m2;
                     bottom[c] = m1 - m2 - m3;
                 }
-                float y[4][LANES];
-                const v8 y00 = top[0] + top[1] + top[2], y01 = top[1] - top[2] - top[3];
-                const v8 y10 = bottom[0] + bottom[1] + bottom[2], y11 = bottom[1] - bottom[2] - bottom[3];
-                memcpy(y[0], &y00, sizeof y00); memcpy(y[1], &y01, sizeof y01);
-                memcpy(y[2], &y10, sizeof y10); memcpy(y[3], &y11, sizeof y11);
-                const int64_t lanes = hi - m < LANES ? hi - m : LANES;
-                for (int64_t lane = 0; lane < lanes; lane++) {
-                    const int64_t x = 2 * d * (m + lane) + r;
-                    for (int u = 0; u < 2; u++) {
-                        const int64_t row = a + u * d;
-                        if (row >= hout) break;
-                        for (int c = 0; c < 2; c++) {
-                            if (x + c * d >= wout) break;
-                            const float value = y[2 * u + c][lane] + b;
-                            target[row * wout + x + c * d] = relu && value < 0 ? 0.0f : value;
-                        }
+                const v8 bias8 = (v8){ b, b, b, b, b, b, b, b }, zero = (v8){ 0 };
+                v8 y[4] = { top[0] + top[1] + top[2] + bias8, top[1] - top[2] - top[3] + bias8,
+                            bottom[0] + bottom[1] + bottom[2] + bias8, bottom[1] - bottom[2] - bottom[3] + bias8 };
+                if (relu) UNROLL for (int q = 0; q < 4; q++) y[q] = __builtin_elementwise_max(y[q], zero);
+                const int64_t lanes = hi - m < LANES ? hi - m : LANES, x = 2 * d * m + r;
+                const int inside = a + d < hout && x + 2 * d * (lanes - 1) + d < wout;   // every output of these tiles
+                if (inside && d == 1 && lanes == LANES) {
+                    // columns x .. x + 15 of rows a and a + 1: the two column vectors interleaved
+                    UNROLL for (int u = 0; u < 2; u++) {
+                        const v8 left = __builtin_shufflevector(y[2 * u], y[2 * u + 1], 0, 8, 1, 9, 2, 10, 3, 11);
+                        const v8 right = __builtin_shufflevector(y[2 * u], y[2 * u + 1], 4, 12, 5, 13, 6, 14, 7, 15);
+                        float *line = target + (a + u) * wout + x;
+                        memcpy(line, &left, sizeof left);
+                        memcpy(line + LANES, &right, sizeof right);
                     }
+                    continue;
+                }
+                float v[4][LANES];
+                UNROLL for (int q = 0; q < 4; q++) memcpy(v[q], &y[q], sizeof y[q]);
+                if (inside) {
+                    float *top_line = target + a * wout + x, *bottom_line = top_line + d * wout;
+                    for (int64_t lane = 0; lane < lanes; lane++) {
+                        const int64_t at = 2 * d * lane;
+                        top_line[at] = v[0][lane]; top_line[at + d] = v[1][lane];
+                        bottom_line[at] = v[2][lane]; bottom_line[at + d] = v[3][lane];
+                    }
+                    continue;
+                }
+                for (int64_t lane = 0; lane < lanes; lane++) {          // a tile cut by the map's edge
+                    const int64_t column = x + 2 * d * lane;
+                    for (int u = 0; u < 2 && a + u * d < hout; u++)
+                        for (int c = 0; c < 2 && column + c * d < wout; c++)
+                            target[(a + u * d) * wout + column + c * d] = v[2 * u + c][lane];
                 }
             }
         }

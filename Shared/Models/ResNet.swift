@@ -7,6 +7,8 @@ struct FoldedConv: Sendable {
     let stride: Int
     let padding: Int
     let dilation: Int
+    /// The folded weights transformed for Winograd F(2x2, 3x3), where `Convolution.prefersWinograd`.
+    let winograd: WinogradWeights?
 
     /// Padding `dilation * (kernel / 2)`: a stride-1 convolution keeps the map's size.
     init(_ w: inout WeightLoader, conv: String, bn: String, cin: Int, cout: Int, kernel: Int, stride: Int,
@@ -23,13 +25,16 @@ struct FoldedConv: Sendable {
         }
         self.weight = weight
         self.bias = Tensor(shape: [cout], storage: bias)
+        winograd = Convolution.prefersWinograd(inputChannels: cin, outputChannels: cout, kernel: (kernel, kernel), stride: stride)
+            ? WinogradWeights(weight) : nil
         self.stride = stride
         self.dilation = dilation
         self.padding = dilation * (kernel / 2)
     }
 
     func callAsFunction(_ x: Tensor, relu: Bool, threads: Int) -> Tensor {
-        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, relu: relu, threads: threads)
+        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, relu: relu, threads: threads,
+                 winograd: winograd)
     }
 }
 

@@ -46,31 +46,17 @@ extension Convolution {
 extension Convolution {
     /// Writes `[s][Cin][rows][phaseWidth]`: plane (r, i) is column phase r of input channel i zero-padded by
     /// `p` (top and left; zeros below and right up to `rows` x `s · phaseWidth`), so column j holds padded
-    /// column s·j + r = image column s·j + r - p. Every float is written once (no separate zero fill); the
-    /// planes are split across `slices`.
+    /// column s·j + r = image column s·j + r - p (`anatomix_split_phases`). Every float is written once (no
+    /// separate zero fill); the planes are split across `slices`.
     // swiftlint:disable:next function_parameter_count
     static func splitPhases(_ image: UnsafePointer<Float>, channels cin: Int, height h: Int, width w: Int, stride s: Int,
                             padding p: Int, rows: Int, phaseWidth: Int, slices: Int, into phases: UnsafeMutablePointer<Float>) {
         precondition(rows >= h + p, "phase rows \(rows) for a \(h)-row image padded by \(p)")
-        let planeSize = rows * phaseWidth, planes = s * cin, parts = max(1, min(slices, planes))
+        let planes = s * cin, parts = max(1, min(slices, planes))
         let (input, padded) = (SharedPointer(image), SharedMutablePointer(phases))
         ComputeThreads.parallelFor(parts) { slice in
-            for plane in (planes * slice / parts)..<(planes * (slice + 1) / parts) {
-                let (r, i) = (plane / cin, plane % cin), target = padded.base + plane * planeSize
-                let first = min(phaseWidth, max(0, (p - r + s - 1) / s)), end = max(first, min(phaseWidth, (w + p - r + s - 1) / s))
-                target.update(repeating: 0, count: p * phaseWidth)
-                (target + (h + p) * phaseWidth).update(repeating: 0, count: (rows - h - p) * phaseWidth)
-                for y in 0..<h {
-                    let source = input.base + (i * h + y) * w + r - p, line = target + (y + p) * phaseWidth
-                    line.update(repeating: 0, count: first)
-                    if s == 1 {
-                        (line + first).update(from: source + first, count: end - first)
-                    } else {
-                        for j in first..<end { line[j] = source[s * j] }
-                    }
-                    (line + end).update(repeating: 0, count: phaseWidth - end)
-                }
-            }
+            anatomix_split_phases(input.base, Int64(cin), Int64(h), Int64(w), Int64(s), Int64(p), Int64(rows), Int64(phaseWidth),
+                                  Int64(planes * slice / parts), Int64(planes * (slice + 1) / parts), padded.base)
         }
     }
 }

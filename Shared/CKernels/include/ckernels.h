@@ -34,6 +34,12 @@ int64_t anatomix_winograd_scratch(int64_t cin, int64_t cout);
 /// U[ξ][k][i] = (G g Gᵀ)[ξ] of each 3x3 kernel g = weight[k][i] (PyTorch's [cout, cin, 3, 3]); u holds 16 * cout * cin floats.
 void anatomix_winograd_weights(const float *weight, int64_t cout, int64_t cin, float *u);
 
+/// Planes [plane0, plane1) of the zero-padded [channels, height, width] image split into `stride` column phases:
+/// plane (r, i) = plane index r * channels + i holds `rows` rows of `phase_width` floats, row y column j =
+/// image (i, y - padding, stride * j + r - padding), zero outside the image.
+void anatomix_split_phases(const float *image, int64_t channels, int64_t height, int64_t width, int64_t stride,
+                           int64_t padding, int64_t rows, int64_t phase_width, int64_t plane0, int64_t plane1, float *phases);
+
 /// im2col of output rows [oy0, oy1) of one [channels, height, width] image: rows (c, dy, dx) of
 /// (oy1 - oy0) * wout patches, tap (dy, dx) read at (oy * stride - padding + dy * dilation, likewise x),
 /// zeros outside the image (conv2d multiplies them by its [Cout, channels * kh * kw] weights).
