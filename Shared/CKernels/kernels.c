@@ -291,21 +291,23 @@ INLINE void split_body(const float *image, int64_t channels, int64_t height, int
         for (int64_t y = 0; y < rows; y++) {
             float *line = target + y * phase_width;
             if (y < p || y >= height + p) { memset(line, 0, (size_t)phase_width * sizeof(float)); continue; }
-            const float *source = image + (i * height + y - p) * width + r - p;
+            // line[j] = image column s j + r - p, which is inside the row for first <= j < end
+            const float *row = image + (i * height + y - p) * width;
+            const int64_t shift = r - p;
             for (int64_t j = 0; j < first; j++) line[j] = 0;
             int64_t j = first;
-            if (s == 1) { memcpy(line + first, source + first, (size_t)(end - first) * sizeof(float)); j = end; }
+            if (s == 1) { memcpy(line + first, row + first + shift, (size_t)(end - first) * sizeof(float)); j = end; }
             if (s == 2) {
-                // reads source[2j .. 2j + 15]: inside the row, since source[2 (j + 8)] is (j + 8 < end)
+                // reads columns 2j + shift .. 2j + shift + 15: inside the row, since 2 (j + 8) + shift is (j + 8 < end)
                 for (; j + 8 < end; j += 8) {
                     split_v8 a, b;
-                    memcpy(&a, source + 2 * j, sizeof a);
-                    memcpy(&b, source + 2 * j + 8, sizeof b);
+                    memcpy(&a, row + 2 * j + shift, sizeof a);
+                    memcpy(&b, row + 2 * j + shift + 8, sizeof b);
                     const split_v8 even = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
                     memcpy(line + j, &even, sizeof even);
                 }
             }
-            for (; j < end; j++) line[j] = source[s * j];
+            for (; j < end; j++) line[j] = row[s * j + shift];
             for (j = end; j < phase_width; j++) line[j] = 0;
         }
     }

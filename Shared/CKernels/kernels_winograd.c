@@ -23,7 +23,7 @@
 
 // XI_PAD: floats between the 16 ξ planes of V and M beyond their size, so that the 16 streams a transform reads or
 // writes do not sit a multiple of 4 KB apart (which stalled loads behind stores: 4K aliasing).
-enum { CHUNK = 64, LANES = 8, XI_PAD = 24 };
+enum { CHUNK = 32, LANES = 8, XI_PAD = 24 };
 
 typedef float v8 __attribute__((vector_size(32)));
 
@@ -41,11 +41,6 @@ INLINE void store_lanes(float *p, v8 x, int64_t lanes) {
     int64_t i = 0;
     if (lanes >= 4) { memcpy(p, tmp, 4 * sizeof(float)); i = 4; }
     for (; i < lanes; i++) p[i] = tmp[i];
-}
-
-int64_t anatomix_winograd_tiles(int64_t hout, int64_t wout, int64_t dilation) {
-    const int64_t step = 2 * dilation;
-    return ((hout + step - 1) / step * step / 2) * dilation * ((wout + step - 1) / step);
 }
 
 int64_t anatomix_winograd_scratch(int64_t cin, int64_t cout) {
@@ -72,32 +67,70 @@ void anatomix_winograd_weights(const float *weight, int64_t cout, int64_t cin, f
     }
 }
 
-// Where tile group g starts: its first output row a and column residue r.
-INLINE void group_origin(int64_t g, int64_t d, int64_t *a, int64_t *r) {
-    const int64_t tr = g / d;
-    *r = g % d;
-    *a = 2 * d * (tr / d) + tr % d;
+// Tile group g: its first output row a, the output column x0 of its first tile, its tile count, and where input
+// column k' (0..3) of its first tile starts in row a of channel 0 (add i * plane for channel i). By block (`run`
+// 0): tile j of the group sits step = 2d columns after tile j - 1. By residue: tile j is r = j % d of block j / d,
+// at column offset 2d (j / d) + j % d, so runs of `run` (8, or 4 when d is not a multiple of 8) tiles are
+// consecutive columns.
+typedef struct { int64_t a, x0, count; int64_t column[4]; } Group;
+
+INLINE Group group_at(int64_t g, const WinogradLayout *l) {
+    const int64_t d = l->dilation, plane = l->rows * l->phase_width;
+    Group out;
+    int64_t tr;
+    if (l->run) {                   // blocks m.. of one tile row, in the padded image
+        const int64_t groups = l->blocks * d / l->group;
+        tr = g / groups;
+        out.x0 = 2 * d * (g % groups * (l->group / d));
+        for (int k = 0; k < 4; k++) out.column[k] = out.x0 + d * k;
+    } else {                        // tiles of one residue r: columns 2d m + r, m = 0..blocks-1, phases r and r + d
+        tr = g / d;
+        const int64_t r = g % d;
+        out.x0 = r;
+        for (int k = 0; k < 4; k++) out.column[k] = (r + d * (k & 1)) * l->channels * plane + (k >> 1);
+    }
+    out.count = l->group;
+    out.a = 2 * d * (tr / d) + tr % d;
+    for (int k = 0; k < 4; k++) out.column[k] += out.a * l->phase_width;
+    return out;
+}
+
+// Column offset of tile j of a group from its first tile.
+INLINE int64_t lane_offset(const WinogradLayout *l, int64_t j) {
+    return l->run ? 2 * l->dilation * (j / l->dilation) + j % l->dilation : 2 * l->dilation * j;
+}
+
+typedef float v4 __attribute__((vector_size(16)));
+
+// 8 tiles' inputs from p + offset(j): one load by block or by 8-runs, two 4-float loads for 4-runs.
+INLINE v8 load_tiles(const float *p, const WinogradLayout *l, int64_t j) {
+    if (l->run != 4) return load8(p + (l->run ? lane_offset(l, j) : j));
+    v4 x, y;
+    memcpy(&x, p + lane_offset(l, j), sizeof x);
+    memcpy(&y, p + lane_offset(l, j + 4), sizeof y);
+    return __builtin_shufflevector(x, y, 0, 1, 2, 3, 4, 5, 6, 7);
 }
 
 // V[ξ][i][t - t0] (row stride CHUNK) for tiles [t0, t1), ξ = 4 u + v: Bᵀ d B with
 // Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], first along each input row, then down the columns.
-INLINE void input_body(const float *phases, int64_t cin, int64_t rows, int64_t pw, int64_t d, int64_t mt,
-                       int64_t t0, int64_t t1, float *v) {
-    const int64_t plane = rows * pw, xi = cin * CHUNK + XI_PAD;
-    for (int64_t g = t0 / mt; g * mt < t1; g++) {
-        int64_t a, r;
-        group_origin(g, d, &a, &r);
-        const int64_t lo = t0 > g * mt ? t0 - g * mt : 0, hi = t1 < (g + 1) * mt ? t1 - g * mt : mt;
+INLINE void input_body(const float *phases, const WinogradLayout *l, int64_t t0, int64_t t1, float *v) {
+    const int64_t cin = l->channels, plane = l->rows * l->phase_width, row = l->dilation * l->phase_width;
+    const int64_t xi = cin * CHUNK + XI_PAD, size = l->group;
+    for (int64_t g = t0 / size; g * size < t1; g++) {
+        const Group group = group_at(g, l);
+        const int64_t lo = t0 > g * size ? t0 - g * size : 0, hi = t1 < (g + 1) * size ? t1 - g * size : size;
         for (int64_t i = 0; i < cin; i++) {
-            const float *even = phases + (r * cin + i) * plane + a * pw, *odd = phases + ((r + d) * cin + i) * plane + a * pw;
+            const float *c0 = phases + i * plane + group.column[0], *c1 = phases + i * plane + group.column[1];
+            const float *c2 = phases + i * plane + group.column[2], *c3 = phases + i * plane + group.column[3];
             for (int64_t m = lo; m < hi; m += LANES) {
                 v8 e[4][4];
                 UNROLL for (int k = 0; k < 4; k++) {
-                    const int64_t at = k * d * pw + m;
-                    const v8 x0 = load8(even + at), x1 = load8(odd + at), x2 = load8(even + at + 1), x3 = load8(odd + at + 1);
+                    const int64_t at = k * row;
+                    const v8 x0 = load_tiles(c0 + at, l, m), x1 = load_tiles(c1 + at, l, m), x2 = load_tiles(c2 + at, l, m),
+                             x3 = load_tiles(c3 + at, l, m);
                     e[k][0] = x0 - x2; e[k][1] = x1 + x2; e[k][2] = x2 - x1; e[k][3] = x1 - x3;
                 }
-                float *out = v + i * CHUNK + g * mt + m - t0;
+                float *out = v + i * CHUNK + g * size + m - t0;
                 const int64_t lanes = hi - m < LANES ? hi - m : LANES;
                 UNROLL for (int c = 0; c < 4; c++) {
                     store_lanes(out + (0 * 4 + c) * xi, e[0][c] - e[2][c], lanes);
@@ -112,18 +145,18 @@ INLINE void input_body(const float *phases, int64_t cin, int64_t rows, int64_t p
 
 // Outputs of tiles [t0, t1) from M[ξ][k][t - t0] (row stride n = t1 - t0): Aᵀ M A + bias, then ReLU, with
 // Aᵀ = [1 1 1 0; 0 1 -1 -1]; only outputs inside the map are written.
-INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, int64_t d, int64_t mt, int64_t hout,
-                        int64_t wout, int relu, int64_t t0, int64_t t1, float *out) {
-    const int64_t n = t1 - t0, xi = cout * n + XI_PAD;
+INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, const WinogradLayout *l, int relu,
+                        int64_t t0, int64_t t1, float *out) {
+    const int64_t n = t1 - t0, xi = cout * n + XI_PAD, d = l->dilation, hout = l->hout, wout = l->wout;
+    const int64_t size = l->group;
     for (int64_t k = 0; k < cout; k++) {
         const float b = bias ? bias[k] : 0.0f;
         float *target = out + k * hout * wout;
-        for (int64_t g = t0 / mt; g * mt < t1; g++) {
-            int64_t a, r;
-            group_origin(g, d, &a, &r);
-            const int64_t lo = t0 > g * mt ? t0 - g * mt : 0, hi = t1 < (g + 1) * mt ? t1 - g * mt : mt;
+        for (int64_t g = t0 / size; g * size < t1; g++) {
+            const Group group = group_at(g, l);
+            const int64_t a = group.a, lo = t0 > g * size ? t0 - g * size : 0, hi = t1 < (g + 1) * size ? t1 - g * size : size;
             for (int64_t m = lo; m < hi; m += LANES) {
-                const float *s = mbuf + k * n + g * mt + m - t0;
+                const float *s = mbuf + k * n + g * size + m - t0;
                 v8 top[4], bottom[4];
                 UNROLL for (int c = 0; c < 4; c++) {
                     const v8 m0 = load8(s + c * xi), m1 = load8(s + (4 + c) * xi), m2 = load8(s + (8 + c) * xi),
@@ -135,9 +168,35 @@ INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, int6
                 v8 y[4] = { top[0] + top[1] + top[2] + bias8, top[1] - top[2] - top[3] + bias8,
                             bottom[0] + bottom[1] + bottom[2] + bias8, bottom[1] - bottom[2] - bottom[3] + bias8 };
                 if (relu) UNROLL for (int q = 0; q < 4; q++) y[q] = __builtin_elementwise_max(y[q], zero);
-                const int64_t lanes = hi - m < LANES ? hi - m : LANES, x = 2 * d * m + r;
-                const int inside = a + d < hout && x + 2 * d * (lanes - 1) + d < wout;   // every output of these tiles
-                if (inside && d == 1 && lanes == LANES) {
+                const int64_t lanes = hi - m < LANES ? hi - m : LANES, x = group.x0 + lane_offset(l, m);
+                const int64_t last = group.x0 + lane_offset(l, m + lanes - 1) + d;   // the rightmost output column
+                const int inside = a + d < hout && last < wout;                   // every output of these tiles
+                if (inside && lanes == LANES && l->run == 8) {
+                    // columns x .. x + 7 and x + d .. x + d + 7 of rows a and a + d
+                    UNROLL for (int u = 0; u < 2; u++) {
+                        float *line = target + (a + u * d) * wout + x;
+                        memcpy(line, &y[2 * u], sizeof y[0]);
+                        memcpy(line + d, &y[2 * u + 1], sizeof y[0]);
+                    }
+                    continue;
+                }
+                if (inside && lanes == LANES && l->run == 4) {
+                    // two runs of 4 tiles, at x and at x + (offset of tile m + 4), each with columns +0 and +d
+                    const int64_t second = group.x0 + lane_offset(l, m + 4) - x;
+                    UNROLL for (int u = 0; u < 2; u++) {
+                        float *line = target + (a + u * d) * wout + x;
+                        const v4 p0 = __builtin_shufflevector(y[2 * u], y[2 * u], 0, 1, 2, 3);
+                        const v4 p1 = __builtin_shufflevector(y[2 * u], y[2 * u], 4, 5, 6, 7);
+                        const v4 q0 = __builtin_shufflevector(y[2 * u + 1], y[2 * u + 1], 0, 1, 2, 3);
+                        const v4 q1 = __builtin_shufflevector(y[2 * u + 1], y[2 * u + 1], 4, 5, 6, 7);
+                        memcpy(line, &p0, sizeof p0);
+                        memcpy(line + d, &q0, sizeof q0);
+                        memcpy(line + second, &p1, sizeof p1);
+                        memcpy(line + second + d, &q1, sizeof q1);
+                    }
+                    continue;
+                }
+                if (inside && lanes == LANES && d == 1) {
                     // columns x .. x + 15 of rows a and a + 1: the two column vectors interleaved
                     UNROLL for (int u = 0; u < 2; u++) {
                         const v8 left = __builtin_shufflevector(y[2 * u], y[2 * u + 1], 0, 8, 1, 9, 2, 10, 3, 11);
@@ -153,14 +212,14 @@ INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, int6
                 if (inside) {
                     float *top_line = target + a * wout + x, *bottom_line = top_line + d * wout;
                     for (int64_t lane = 0; lane < lanes; lane++) {
-                        const int64_t at = 2 * d * lane;
+                        const int64_t at = lane_offset(l, m + lane) - lane_offset(l, m);
                         top_line[at] = v[0][lane]; top_line[at + d] = v[1][lane];
                         bottom_line[at] = v[2][lane]; bottom_line[at + d] = v[3][lane];
                     }
                     continue;
                 }
                 for (int64_t lane = 0; lane < lanes; lane++) {          // a tile cut by the map's edge
-                    const int64_t column = x + 2 * d * lane;
+                    const int64_t column = group.x0 + lane_offset(l, m + lane);
                     for (int u = 0; u < 2 && a + u * d < hout; u++)
                         for (int c = 0; c < 2 && column + c * d < wout; c++)
                             target[(a + u * d) * wout + column + c * d] = v[2 * u + c][lane];
@@ -171,29 +230,42 @@ INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, int6
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static void input_avx2(const float *phases, int64_t cin, int64_t rows, int64_t pw,
-        int64_t d, int64_t mt, int64_t t0, int64_t t1, float *v) {
-    input_body(phases, cin, rows, pw, d, mt, t0, t1, v);
+__attribute__((target("avx2,fma"))) static void input_avx2(const float *phases, const WinogradLayout *l, int64_t t0,
+        int64_t t1, float *v) {
+    input_body(phases, l, t0, t1, v);
 }
-__attribute__((target("avx2,fma"))) static void output_avx2(const float *mbuf, const float *bias, int64_t cout, int64_t d,
-        int64_t mt, int64_t hout, int64_t wout, int relu, int64_t t0, int64_t t1, float *out) {
-    output_body(mbuf, bias, cout, d, mt, hout, wout, relu, t0, t1, out);
+__attribute__((target("avx2,fma"))) static void output_avx2(const float *mbuf, const float *bias, int64_t cout,
+        const WinogradLayout *l, int relu, int64_t t0, int64_t t1, float *out) {
+    output_body(mbuf, bias, cout, l, relu, t0, t1, out);
 }
 #endif
 
-static void input_portable(const float *phases, int64_t cin, int64_t rows, int64_t pw, int64_t d, int64_t mt,
-                           int64_t t0, int64_t t1, float *v) {
-    input_body(phases, cin, rows, pw, d, mt, t0, t1, v);
+static void input_portable(const float *phases, const WinogradLayout *l, int64_t t0, int64_t t1, float *v) {
+    input_body(phases, l, t0, t1, v);
 }
-static void output_portable(const float *mbuf, const float *bias, int64_t cout, int64_t d, int64_t mt, int64_t hout,
-                            int64_t wout, int relu, int64_t t0, int64_t t1, float *out) {
-    output_body(mbuf, bias, cout, d, mt, hout, wout, relu, t0, t1, out);
+static void output_portable(const float *mbuf, const float *bias, int64_t cout, const WinogradLayout *l, int relu,
+                            int64_t t0, int64_t t1, float *out) {
+    output_body(mbuf, bias, cout, l, relu, t0, t1, out);
 }
 
-void anatomix_conv_winograd(const float *phases, int64_t cin, int64_t rows, int64_t phase_width, int64_t dilation,
-                            const float *u, const float *bias, int64_t cout, int64_t hout, int64_t wout, int relu,
-                            int64_t t0, int64_t t1, float *scratch, float *out) {
-    const int64_t d = dilation, mt = (wout + 2 * d - 1) / (2 * d);
+WinogradLayout anatomix_winograd_layout(int64_t channels, int64_t hout, int64_t wout, int64_t dilation) {
+    const int64_t d = dilation, step = 2 * d;
+    WinogradLayout l;
+    l.channels = channels; l.hout = hout; l.wout = wout; l.dilation = d;
+    l.run = d % 8 == 0 ? 8 : d % 4 == 0 ? 4 : 0;
+    l.blocks = (wout + step - 1) / step;
+    if (l.run == 4) l.blocks += l.blocks % 2;                // groups of two blocks: 2d tiles, whole vectors
+    l.group = l.run == 8 ? d : l.run == 4 ? 2 * d : l.blocks;
+    l.rows = (hout + step - 1) / step * step + step;
+    l.stride = l.run ? 1 : step;
+    l.phase_width = l.run ? step * (l.blocks + 1) : l.blocks + 1;
+    l.tiles = (l.rows - step) / 2 * d * l.blocks;            // tile rows of d * blocks tiles
+    return l;
+}
+
+void anatomix_conv_winograd(const float *phases, const WinogradLayout *layout, const float *u, const float *bias,
+                            int64_t cout, int relu, int64_t t0, int64_t t1, float *scratch, float *out) {
+    const int64_t cin = layout->channels;
     int64_t *offsets = (int64_t *)(void *)(((uintptr_t)scratch + 7) & ~(uintptr_t)7);   // 2 cin + 2 floats
     float *v = scratch + 2 * cin + 2, *m = v + 16 * (cin * CHUNK + XI_PAD);
     for (int64_t i = 0; i < cin; i++) offsets[i] = i * CHUNK;
@@ -205,18 +277,18 @@ void anatomix_conv_winograd(const float *phases, int64_t cin, int64_t rows, int6
     for (int64_t c0 = t0; c0 < t1; c0 += CHUNK) {
         const int64_t c1 = c0 + CHUNK < t1 ? c0 + CHUNK : t1, n = c1 - c0;
 #if defined(__x86_64__)
-        if (vector) input_avx2(phases, cin, rows, phase_width, d, mt, c0, c1, v);
+        if (vector) input_avx2(phases, layout, c0, c1, v);
         else
 #endif
-            input_portable(phases, cin, rows, phase_width, d, mt, c0, c1, v);
+            input_portable(phases, layout, c0, c1, v);
         (void)vector;
         for (int xi = 0; xi < 16; xi++)                         // M[ξ] [cout, n] = U[ξ] [cout, cin] x V[ξ] [cin, n]
             anatomix_conv_direct_rows(v + xi * (cin * CHUNK + XI_PAD), offsets, cin, 0, u + xi * cout * cin, NULL, cout,
                                       0, 1, 1, n, 0, m + xi * (cout * n + XI_PAD));
 #if defined(__x86_64__)
-        if (vector) output_avx2(m, bias, cout, d, mt, hout, wout, relu, c0, c1, out);
+        if (vector) output_avx2(m, bias, cout, layout, relu, c0, c1, out);
         else
 #endif
-            output_portable(m, bias, cout, d, mt, hout, wout, relu, c0, c1, out);
+            output_portable(m, bias, cout, layout, relu, c0, c1, out);
     }
 }

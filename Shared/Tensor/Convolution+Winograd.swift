@@ -29,41 +29,66 @@ extension Convolution {
         kernel == (3, 3) && stride == 1 && inputChannels >= 16 && outputChannels >= 16
     }
 
+    /// Whether Winograd's tiles (2x2 outputs spaced `dilation` apart, in blocks of 2·dilation) cover an output
+    /// map with at most 1.5 times its own size: a dilation-8 convolution on an 8x8 map would compute 4 times
+    /// its outputs, and runs directly instead.
+    public static func winogradFits(output: (Int, Int), dilation: Int) -> Bool {
+        let layout = anatomix_winograd_layout(1, Int64(output.0), Int64(output.1), Int64(dilation))
+        return 4 * Int(layout.tiles) * 2 <= 3 * output.0 * output.1
+    }
+
     /// Winograd F(2x2, 3x3) convolution of one `[Cin, H, W]` image (stride 1, the given padding and
-    /// dilation) into `[Cout, hout, wout]`: the padded input split into 2·dilation column phases (so
-    /// that 8 neighbouring tiles' inputs are 8 consecutive floats, see Shared/CKernels/kernels_winograd.c),
+    /// dilation) into `[Cout, hout, wout]`: the padded input split into 2·dilation column phases, or left whole
+    /// for dilations that are multiples of 8 (either way 8 neighbouring tiles' inputs are 8 consecutive floats,
+    /// see Shared/CKernels/kernels_winograd.c),
     /// then the tiles split into `slices` parts run by `ComputeThreads.parallelFor`, each with its scratch.
     // swiftlint:disable:next function_parameter_count
     static func winograd(_ image: UnsafePointer<Float>, channels cin: Int, height h: Int, width w: Int,
                          weights: WinogradWeights, bias: UnsafePointer<Float>?, padding p: Int, dilation d: Int,
                          output: (Int, Int), relu: Bool, slices: Int, into out: UnsafeMutablePointer<Float>) {
-        let (hout, wout) = output, step = 2 * d, cout = weights.outputChannels
-        let tileColumns = (wout + step - 1) / step
-        let rows = (hout + step - 1) / step * step + step, phaseWidth = tileColumns + 1
-        let count = step * cin * rows * phaseWidth + 16                     // the kernel's loads may run 16 floats past
-        let tiles = Int(anatomix_winograd_tiles(Int64(hout), Int64(wout), Int64(d)))
+        let (hout, wout) = output, cout = weights.outputChannels
+        var layout = anatomix_winograd_layout(Int64(cin), Int64(hout), Int64(wout), Int64(d))
+        let (rows, phaseWidth, tiles) = (Int(layout.rows), Int(layout.phase_width), Int(layout.tiles))
+        let count = Int(layout.stride) * cin * rows * phaseWidth + 16       // the kernel's loads may run 16 floats past
         let parts = max(1, min(slices, tiles / 16)), scratchCount = Int(anatomix_winograd_scratch(Int64(cin), Int64(cout)))
         var phases = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             (buffer.baseAddress! + count - 16).initialize(repeating: 0, count: 16)
             initialized = count
         }
-        var scratch = [Float](repeating: 0, count: parts * scratchCount)
+        // never read before the kernel writes it (lanes past a row's end are computed, never stored)
+        var scratch = [Float](unsafeUninitializedCapacity: parts * scratchCount) { _, count in count = parts * scratchCount }
         phases.withUnsafeMutableBufferPointer { buffer in
-            splitPhases(image, channels: cin, height: h, width: w, stride: step, padding: p, rows: rows,
+            splitPhases(image, channels: cin, height: h, width: w, stride: Int(layout.stride), padding: p, rows: rows,
                         phaseWidth: phaseWidth, slices: slices, into: buffer.baseAddress!)
             let source = SharedPointer(UnsafePointer(buffer.baseAddress!)), target = SharedMutablePointer(out)
             let biases = bias.map { SharedPointer($0) }
             weights.transformed.withUnsafeBufferPointer { u in
                 scratch.withUnsafeMutableBufferPointer { s in
                     let (transformed, work) = (SharedPointer(u.baseAddress!), SharedMutablePointer(s.baseAddress!))
-                    ComputeThreads.parallelFor(parts) { part in
-                        anatomix_conv_winograd(source.base, Int64(cin), Int64(rows), Int64(phaseWidth), Int64(d),
-                                               transformed.base, biases?.base, Int64(cout), Int64(hout), Int64(wout), relu ? 1 : 0,
-                                               Int64(tiles * part / parts), Int64(tiles * (part + 1) / parts),
-                                               work.base + part * scratchCount, target.base)
+                    withUnsafePointer(to: &layout) { layout in
+                        let shared = SharedLayout(pointer: layout)
+                        ComputeThreads.parallelFor(parts) { part in
+                            anatomix_conv_winograd(source.base, shared.pointer, transformed.base, biases?.base, Int64(cout), relu ? 1 : 0,
+                                                   Int64(Self.tileBoundary(part, of: parts, tiles: tiles)),
+                                                   Int64(Self.tileBoundary(part + 1, of: parts, tiles: tiles)),
+                                                   work.base + part * scratchCount, target.base)
+                        }
                     }
                 }
             }
         }
     }
+}
+
+extension Convolution {
+    /// Where part `part` of `parts` starts: a multiple of 8 tiles (the kernel's runs of 4 tiles must not start
+    /// mid-run), the last part ending at `tiles`.
+    static func tileBoundary(_ part: Int, of parts: Int, tiles: Int) -> Int {
+        part >= parts ? tiles : tiles * part / parts / 8 * 8
+    }
+}
+
+/// The read-only tiling handed to the slices.
+private struct SharedLayout: @unchecked Sendable {
+    let pointer: UnsafePointer<WinogradLayout>
 }

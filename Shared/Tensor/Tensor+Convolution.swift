@@ -7,7 +7,8 @@ extension Tensor {
     ///
     /// im2col + one sgemm per image; 1x1 stride-1 convolutions skip im2col. With `threads > 1` the
     /// lowering and the product are split into that many slices run by `ComputeThreads.parallelFor`.
-    /// With `winograd` (the same weights, transformed) a 3x3 stride-1 convolution runs as Winograd F(2x2, 3x3).
+    /// With `winograd` (the same weights, transformed) a 3x3 stride-1 convolution runs as Winograd F(2x2, 3x3),
+    /// unless its tiles would compute far more outputs than the map has (`Convolution.winogradFits`).
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
                        relu: Bool = false, threads: Int = 1, winograd: WinogradWeights? = nil) -> Tensor {
         precondition(rank == 4 && weight.rank == 4 && weight.shape[1] == shape[1],
@@ -23,7 +24,7 @@ extension Tensor {
         let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
         // below ~1 MFLOP a second thread costs more than it saves
         let slices = cout * k * n < 500_000 ? 1 : max(1, threads)
-        if let winograd, stride == 1, kh == 3, kw == 3 {
+        if let winograd, stride == 1, kh == 3, kw == 3, Convolution.winogradFits(output: (hout, wout), dilation: dilation) {
             precondition(winograd.outputChannels == cout && winograd.inputChannels == cin,
                          "Winograd weights [\(winograd.outputChannels), \(winograd.inputChannels)] for weight \(weight.shape)")
             return winogradConv2d(winograd, bias: bias, padding: padding, dilation: dilation, output: (hout, wout),
@@ -99,7 +100,8 @@ extension Tensor {
 }
 
 extension Tensor {
-    private func winogradConv2d(_ weights: WinogradWeights, bias: Tensor?, padding: Int, dilation: Int, output: (Int, Int),
+    /// The Winograd path of `conv2d` whatever the map's size (`Convolution.winogradFits` is the caller's choice).
+    func winogradConv2d(_ weights: WinogradWeights, bias: Tensor?, padding: Int, dilation: Int, output: (Int, Int),
                                 relu: Bool, slices: Int) -> Tensor {
         let (batch, cin, h, w, cout) = (shape[0], shape[1], shape[2], shape[3], weights.outputChannels)
         let n = output.0 * output.1

@@ -121,10 +121,17 @@ extension Tensor {
         return out
     }
 
-    /// Largest absolute elementwise difference (for tests and parity reports).
+    /// Largest absolute elementwise difference (for tests and parity reports); NaN when any difference is
+    /// NaN (a NaN in either tensor), so that `d < tolerance` fails (Swift's `max` would drop it).
     public func maxAbsDifference(_ other: Tensor) -> Float {
         precondition(shape == other.shape, "shapes \(shape) and \(other.shape) differ")
-        return zip(storage, other.storage).reduce(0) { max($0, abs($1.0 - $1.1)) }
+        var largest: Float = 0
+        for (a, b) in zip(storage, other.storage) {
+            let difference = abs(a - b)
+            if difference.isNaN { return .nan }
+            largest = max(largest, difference)
+        }
+        return largest
     }
 }
 

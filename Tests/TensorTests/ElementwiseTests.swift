@@ -3,6 +3,14 @@ import Testing
 @testable import Tensor
 
 @Suite struct ElementwiseTests {
+    /// A NaN anywhere makes the difference NaN, so a `< tolerance` check fails (parity and kernel tests rely on it).
+    @Test func maxAbsDifferenceReportsNaN() {
+        let a = Tensor(shape: [3], storage: [1, 2, 3]), b = Tensor(shape: [3], storage: [1, .nan, 3.5])
+        #expect(a.maxAbsDifference(b).isNaN && b.maxAbsDifference(a).isNaN)
+        #expect(!(Tensor(shape: [2], storage: [.nan, .nan]).maxAbsDifference(Tensor(shape: [2], storage: [0, 0])) < 1e-4))
+        #expect(a.maxAbsDifference(Tensor(shape: [3], storage: [1, 2.5, 2])) == 1)
+    }
+
     @Test func broadcastShapes() {
         #expect(Tensor.broadcastShape([2, 3, 4], [4]) == [2, 3, 4])
         #expect(Tensor.broadcastShape([2, 1, 4], [3, 1]) == [2, 3, 4])

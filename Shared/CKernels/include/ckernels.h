@@ -15,18 +15,27 @@ void anatomix_conv_direct_rows(const float *phases, const int64_t *offsets, int6
                            const float *weight, const float *bias, int64_t channels,
                            int64_t oy0, int64_t oy1, int64_t hout, int64_t wout, int relu, float *out);
 
-/// Winograd F(2x2, 3x3) convolution, stride 1, any dilation (see kernels_winograd.c for the tiling): tiles
-/// [t0, t1) of anatomix_winograd_tiles(hout, wout, dilation), every output channel, bias (may be NULL) and
-/// then max(., 0) when relu. `phases` is the zero-padded input split into 2 * dilation column phases of
-/// `rows` rows and `phase_width` columns (see Convolution.winograd), followed by 16 floats of slack;
-/// `u` the transformed weights of anatomix_winograd_weights; `scratch` holds
-/// anatomix_winograd_scratch(cin, cout) floats, one per concurrent call.
-void anatomix_conv_winograd(const float *phases, int64_t cin, int64_t rows, int64_t phase_width, int64_t dilation,
-                            const float *u, const float *bias, int64_t cout, int64_t hout, int64_t wout, int relu,
-                            int64_t t0, int64_t t1, float *scratch, float *out);
+/// How anatomix_conv_winograd tiles a [hout, wout] output of a 3x3 stride-1 convolution with this dilation, and
+/// the input it reads: the zero-padded image split into `stride` column phases of `rows` x `phase_width`
+/// (anatomix_split_phases with the convolution's padding), followed by 16 floats of slack.
+typedef struct {
+    int64_t channels, hout, wout, dilation;
+    int64_t blocks;          // column blocks of 2 * dilation outputs (made even when run is 4)
+    int64_t run;             // by residue: tiles next to each other in runs of 8 (dilation a multiple of 8) or 4
+                             // (of 4); 0: by block, across the 2 * dilation column phases
+    int64_t group;           // tiles a group of one tile row holds
+    int64_t stride, rows, phase_width;
+    int64_t tiles;           // 2x2 output tiles
+} WinogradLayout;
 
-/// The number of 2x2 output tiles anatomix_conv_winograd covers a [hout, wout] map with.
-int64_t anatomix_winograd_tiles(int64_t hout, int64_t wout, int64_t dilation);
+WinogradLayout anatomix_winograd_layout(int64_t channels, int64_t hout, int64_t wout, int64_t dilation);
+
+/// Winograd F(2x2, 3x3) convolution (see kernels_winograd.c): tiles [t0, t1) of `layout` (t0 a multiple of 8),
+/// every output channel,
+/// bias (may be NULL) and then max(., 0) when relu. `u` holds the transformed weights of
+/// anatomix_winograd_weights, `scratch` anatomix_winograd_scratch(cin, cout) floats (one per concurrent call).
+void anatomix_conv_winograd(const float *phases, const WinogradLayout *layout, const float *u, const float *bias,
+                            int64_t cout, int relu, int64_t t0, int64_t t1, float *scratch, float *out);
 
 /// Floats of scratch one anatomix_conv_winograd call needs.
 int64_t anatomix_winograd_scratch(int64_t cin, int64_t cout);
