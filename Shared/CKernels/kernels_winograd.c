@@ -27,6 +27,10 @@ enum { CHUNK = 32, LANES = 8, XI_PAD = 24 };
 
 typedef float v8 __attribute__((vector_size(32)));
 
+// The helpers below pass 32-byte vectors by value; they are always inlined, so no call ever crosses the ABI
+// that -Wpsabi warns about (the portable copies use two SSE registers per vector).
+#pragma clang diagnostic ignored "-Wpsabi"
+
 #define INLINE static inline __attribute__((always_inline))
 // The 4x4 loops must be unrolled for the 16 vectors of a tile to stay in registers (SwiftPM builds C with -O2).
 #define UNROLL _Pragma("GCC unroll 4")
@@ -96,24 +100,25 @@ INLINE Group group_at(int64_t g, const WinogradLayout *l) {
 }
 
 // Column offset of tile j of a group from its first tile.
-INLINE int64_t lane_offset(const WinogradLayout *l, int64_t j) {
-    return l->run ? 2 * l->dilation * (j / l->dilation) + j % l->dilation : 2 * l->dilation * j;
+// (`run` is l->run, passed as a constant so that each layout gets its own loops.)
+INLINE int64_t lane_offset(const WinogradLayout *l, const int run, int64_t j) {
+    return run ? 2 * l->dilation * (j / l->dilation) + j % l->dilation : 2 * l->dilation * j;
 }
 
 typedef float v4 __attribute__((vector_size(16)));
 
 // 8 tiles' inputs from p + offset(j): one load by block or by 8-runs, two 4-float loads for 4-runs.
-INLINE v8 load_tiles(const float *p, const WinogradLayout *l, int64_t j) {
-    if (l->run != 4) return load8(p + (l->run ? lane_offset(l, j) : j));
+INLINE v8 load_tiles(const float *p, const WinogradLayout *l, const int run, int64_t j) {
+    if (run != 4) return load8(p + (run ? lane_offset(l, run, j) : j));
     v4 x, y;
-    memcpy(&x, p + lane_offset(l, j), sizeof x);
-    memcpy(&y, p + lane_offset(l, j + 4), sizeof y);
+    memcpy(&x, p + lane_offset(l, run, j), sizeof x);
+    memcpy(&y, p + lane_offset(l, run, j + 4), sizeof y);
     return __builtin_shufflevector(x, y, 0, 1, 2, 3, 4, 5, 6, 7);
 }
 
 // V[ξ][i][t - t0] (row stride CHUNK) for tiles [t0, t1), ξ = 4 u + v: Bᵀ d B with
 // Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], first along each input row, then down the columns.
-INLINE void input_body(const float *phases, const WinogradLayout *l, int64_t t0, int64_t t1, float *v) {
+INLINE void input_body(const float *phases, const WinogradLayout *l, const int run, int64_t t0, int64_t t1, float *v) {
     const int64_t cin = l->channels, plane = l->rows * l->phase_width, row = l->dilation * l->phase_width;
     const int64_t xi = cin * CHUNK + XI_PAD, size = l->group;
     for (int64_t g = t0 / size; g * size < t1; g++) {
@@ -126,8 +131,8 @@ INLINE void input_body(const float *phases, const WinogradLayout *l, int64_t t0,
                 v8 e[4][4];
                 UNROLL for (int k = 0; k < 4; k++) {
                     const int64_t at = k * row;
-                    const v8 x0 = load_tiles(c0 + at, l, m), x1 = load_tiles(c1 + at, l, m), x2 = load_tiles(c2 + at, l, m),
-                             x3 = load_tiles(c3 + at, l, m);
+                    const v8 x0 = load_tiles(c0 + at, l, run, m), x1 = load_tiles(c1 + at, l, run, m), x2 = load_tiles(c2 + at, l, run, m),
+                             x3 = load_tiles(c3 + at, l, run, m);
                     e[k][0] = x0 - x2; e[k][1] = x1 + x2; e[k][2] = x2 - x1; e[k][3] = x1 - x3;
                 }
                 float *out = v + i * CHUNK + g * size + m - t0;
@@ -145,8 +150,8 @@ INLINE void input_body(const float *phases, const WinogradLayout *l, int64_t t0,
 
 // Outputs of tiles [t0, t1) from M[ξ][k][t - t0] (row stride n = t1 - t0): Aᵀ M A + bias, then ReLU, with
 // Aᵀ = [1 1 1 0; 0 1 -1 -1]; only outputs inside the map are written.
-INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, const WinogradLayout *l, int relu,
-                        int64_t t0, int64_t t1, float *out) {
+INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, const WinogradLayout *l, const int run,
+                        int relu, int64_t t0, int64_t t1, float *out) {
     const int64_t n = t1 - t0, xi = cout * n + XI_PAD, d = l->dilation, hout = l->hout, wout = l->wout;
     const int64_t size = l->group;
     for (int64_t k = 0; k < cout; k++) {
@@ -168,10 +173,10 @@ INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, cons
                 v8 y[4] = { top[0] + top[1] + top[2] + bias8, top[1] - top[2] - top[3] + bias8,
                             bottom[0] + bottom[1] + bottom[2] + bias8, bottom[1] - bottom[2] - bottom[3] + bias8 };
                 if (relu) UNROLL for (int q = 0; q < 4; q++) y[q] = __builtin_elementwise_max(y[q], zero);
-                const int64_t lanes = hi - m < LANES ? hi - m : LANES, x = group.x0 + lane_offset(l, m);
-                const int64_t last = group.x0 + lane_offset(l, m + lanes - 1) + d;   // the rightmost output column
+                const int64_t lanes = hi - m < LANES ? hi - m : LANES, x = group.x0 + lane_offset(l, run, m);
+                const int64_t last = group.x0 + lane_offset(l, run, m + lanes - 1) + d;   // the rightmost output column
                 const int inside = a + d < hout && last < wout;                   // every output of these tiles
-                if (inside && lanes == LANES && l->run == 8) {
+                if (inside && lanes == LANES && run == 8) {
                     // columns x .. x + 7 and x + d .. x + d + 7 of rows a and a + d
                     UNROLL for (int u = 0; u < 2; u++) {
                         float *line = target + (a + u * d) * wout + x;
@@ -180,9 +185,9 @@ INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, cons
                     }
                     continue;
                 }
-                if (inside && lanes == LANES && l->run == 4) {
+                if (inside && lanes == LANES && run == 4) {
                     // two runs of 4 tiles, at x and at x + (offset of tile m + 4), each with columns +0 and +d
-                    const int64_t second = group.x0 + lane_offset(l, m + 4) - x;
+                    const int64_t second = group.x0 + lane_offset(l, run, m + 4) - x;
                     UNROLL for (int u = 0; u < 2; u++) {
                         float *line = target + (a + u * d) * wout + x;
                         const v4 p0 = __builtin_shufflevector(y[2 * u], y[2 * u], 0, 1, 2, 3);
@@ -212,14 +217,14 @@ INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, cons
                 if (inside) {
                     float *top_line = target + a * wout + x, *bottom_line = top_line + d * wout;
                     for (int64_t lane = 0; lane < lanes; lane++) {
-                        const int64_t at = lane_offset(l, m + lane) - lane_offset(l, m);
+                        const int64_t at = lane_offset(l, run, m + lane) - lane_offset(l, run, m);
                         top_line[at] = v[0][lane]; top_line[at + d] = v[1][lane];
                         bottom_line[at] = v[2][lane]; bottom_line[at + d] = v[3][lane];
                     }
                     continue;
                 }
                 for (int64_t lane = 0; lane < lanes; lane++) {          // a tile cut by the map's edge
-                    const int64_t column = group.x0 + lane_offset(l, m + lane);
+                    const int64_t column = group.x0 + lane_offset(l, run, m + lane);
                     for (int u = 0; u < 2 && a + u * d < hout; u++)
                         for (int c = 0; c < 2 && column + c * d < wout; c++)
                             target[(a + u * d) * wout + column + c * d] = v[2 * u + c][lane];
@@ -229,24 +234,29 @@ INLINE void output_body(const float *mbuf, const float *bias, int64_t cout, cons
     }
 }
 
-#if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static void input_avx2(const float *phases, const WinogradLayout *l, int64_t t0,
-        int64_t t1, float *v) {
-    input_body(phases, l, t0, t1, v);
-}
-__attribute__((target("avx2,fma"))) static void output_avx2(const float *mbuf, const float *bias, int64_t cout,
-        const WinogradLayout *l, int relu, int64_t t0, int64_t t1, float *out) {
-    output_body(mbuf, bias, cout, l, relu, t0, t1, out);
-}
-#endif
+// One copy of each transform per layout (run 0, 4, 8) and instruction set.
+#define TRANSFORMS(isa, attributes)                                                                               \
+    attributes static void input_##isa(const float *phases, const WinogradLayout *l, int64_t t0, int64_t t1,      \
+                                       float *v) {                                                                \
+        switch (l->run) {                                                                                         \
+        case 8: input_body(phases, l, 8, t0, t1, v); return;                                                      \
+        case 4: input_body(phases, l, 4, t0, t1, v); return;                                                      \
+        default: input_body(phases, l, 0, t0, t1, v);                                                             \
+        }                                                                                                         \
+    }                                                                                                             \
+    attributes static void output_##isa(const float *mbuf, const float *bias, int64_t cout, const WinogradLayout *l, \
+                                        int relu, int64_t t0, int64_t t1, float *out) {                           \
+        switch (l->run) {                                                                                         \
+        case 8: output_body(mbuf, bias, cout, l, 8, relu, t0, t1, out); return;                                   \
+        case 4: output_body(mbuf, bias, cout, l, 4, relu, t0, t1, out); return;                                   \
+        default: output_body(mbuf, bias, cout, l, 0, relu, t0, t1, out);                                          \
+        }                                                                                                         \
+    }
 
-static void input_portable(const float *phases, const WinogradLayout *l, int64_t t0, int64_t t1, float *v) {
-    input_body(phases, l, t0, t1, v);
-}
-static void output_portable(const float *mbuf, const float *bias, int64_t cout, const WinogradLayout *l, int relu,
-                            int64_t t0, int64_t t1, float *out) {
-    output_body(mbuf, bias, cout, l, relu, t0, t1, out);
-}
+#if defined(__x86_64__)
+TRANSFORMS(avx2, __attribute__((target("avx2,fma"))))
+#endif
+TRANSFORMS(portable, )
 
 WinogradLayout anatomix_winograd_layout(int64_t channels, int64_t hout, int64_t wout, int64_t dilation) {
     const int64_t d = dilation, step = 2 * d;
