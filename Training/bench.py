@@ -79,6 +79,16 @@ def best_in_turns(commands: dict[str, list[str]], env: dict[str, str], rounds: i
     return best
 
 
+def side_commands(args, bench: str, common: list[str], has_torch: bool, has_onnx: bool) -> dict[str, list[str]]:
+    """The command of each available side of one benchmark (`minilm`, `apm`): Swift, PyTorch, ONNX Runtime."""
+    commands = {"swift": [args.swift, bench, *common]}
+    if has_torch:
+        commands["pytorch"] = [str(TORCH_PYTHON), f"Training/bench_{bench}.py", *common]
+    if has_onnx:
+        commands["onnxruntime"] = [str(TORCH_PYTHON), "Training/bench_onnx.py", bench, *common]
+    return commands
+
+
 def side_env(threads: int) -> dict[str, str]:
     """What every side of one thread count runs with (Swift, PyTorch, ONNX Runtime, the BLAS probe)."""
     return dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), **blas_core())
@@ -194,12 +204,7 @@ def bench_minilm(args, has_torch: bool, has_onnx: bool, failures: list[str]) -> 
     for threads in args.threads:
         env = side_env(threads)
         common = [str(corpus), str(threads), str(args.batch_size), str(args.repeats)]
-        commands = {"swift": [args.swift, "minilm", *common]}
-        if has_torch:
-            commands["pytorch"] = [str(TORCH_PYTHON), "Training/bench_minilm.py", *common]
-        if has_onnx:
-            commands["onnxruntime"] = [str(TORCH_PYTHON), "Training/bench_onnx.py", "minilm", *common]
-        best = best_in_turns(commands, env, args.rounds, failures)
+        best = best_in_turns(side_commands(args, "minilm", common, has_torch, has_onnx), env, args.rounds, failures)
         swift, torch, onnx = best.get("swift"), best.get("pytorch"), best.get("onnxruntime")
         for label, other, target, available in (("pytorch", torch, 1.5, has_torch), ("onnxruntime", onnx, 1.0, has_onnx)):
             line = f"bench minilm threads={threads}"
@@ -238,12 +243,7 @@ def bench_apm(args, has_torch: bool, has_onnx: bool, failures: list[str]) -> Non
     for threads in args.threads:
         env = side_env(threads)
         common = [str(weights), str(threads), str(args.apm_repeats)]
-        commands = {"swift": [args.swift, "apm", *common]}
-        if has_torch:
-            commands["pytorch"] = [str(TORCH_PYTHON), "Training/bench_apm.py", *common]
-        if has_onnx:
-            commands["onnxruntime"] = [str(TORCH_PYTHON), "Training/bench_onnx.py", "apm", *common]
-        best = best_in_turns(commands, env, args.rounds, failures)
+        best = best_in_turns(side_commands(args, "apm", common, has_torch, has_onnx), env, args.rounds, failures)
         swift, torch, onnx = best.get("swift"), best.get("pytorch"), best.get("onnxruntime")
         flops = next((side["flops"] for side in (torch, onnx) if side), None)
         for label, other, target, available in (("pytorch", torch, 0.7, has_torch), ("onnxruntime", onnx, 1.0, has_onnx)):

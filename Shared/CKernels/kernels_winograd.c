@@ -4,15 +4,18 @@
 // inputs d pixels apart, so the same transforms apply.
 //
 // Tiles. Output rows are grouped in blocks of 2d; a tile row `tr` starts at row a = 2d (tr / d) + tr % d and
-// covers rows a and a + d. Columns likewise: the tiles of group g = tr * d + r start at columns 2d m + r,
-// m = 0..mt-1 (mt = ceil(wout / 2d)), tile t = g * mt + m. Tiles that reach past the map are computed and
-// their outside outputs dropped.
-//
-// Inputs are read from the zero-padded image split into 2d column phases (Convolution.splitPhases):
-// phase q, channel i, row y, column j holds padded (y, 2d j + q), so a tile's four input columns 2d m + r
-// + {0, d, 2d, 3d} are phases r and r + d at m and m + 1, and eight consecutive tiles are eight
-// consecutive floats: the transforms run 8 tiles per vector with plain (unaligned) loads.
-//
+// covers rows a and a + d. Columns likewise: a tile starts at column 2d m + r (block m, residue r < d) and
+// covers it and the column d to its right. Tiles that reach past the map are computed and their outside
+// outputs dropped. The tiles of a tile row are numbered in one of two layouts (WinogradLayout.run), so that
+// 8 consecutive tiles read 8 consecutive input floats and the transforms run 8 tiles per vector:
+// - by block (run 0; dilations 1, 2, 3, ...): group g = tr * d + r holds blocks m = 0..blocks-1 of residue r,
+//   read from the zero-padded image split into 2d column phases (anatomix_split_phases): phase q holds padded
+//   columns 2d j + q, so a tile's four input columns 2d m + r + {0, d, 2d, 3d} are phases r and r + d at m and
+//   m + 1.
+// - by residue (run 8 for dilations that are multiples of 8, run 4 for other multiples of 4): a group holds
+//   every residue of one block (or of two blocks, for run 4), read from the padded image itself, where
+//   residues r, r + 1, ... are neighbouring columns; runs of `run` tiles are consecutive.
+
 // The 16 products: for chunks of CHUNK tiles, V[ξ][i][t] (the input transform), M[ξ] = U[ξ] V[ξ] with
 // U[ξ]: [cout, cin] (anatomix_winograd_weights), computed by anatomix_conv_direct_rows as a 1 x t
 // "convolution" with cin taps (so it runs at the kernel level in use), then the output transform.
@@ -71,12 +74,12 @@ void anatomix_winograd_weights(const float *weight, int64_t cout, int64_t cin, f
     }
 }
 
-// Tile group g: its first output row a, the output column x0 of its first tile, its tile count, and where input
+// Tile group g: its first output row a, the output column x0 of its first tile, and where input
 // column k' (0..3) of its first tile starts in row a of channel 0 (add i * plane for channel i). By block (`run`
 // 0): tile j of the group sits step = 2d columns after tile j - 1. By residue: tile j is r = j % d of block j / d,
 // at column offset 2d (j / d) + j % d, so runs of `run` (8, or 4 when d is not a multiple of 8) tiles are
 // consecutive columns.
-typedef struct { int64_t a, x0, count; int64_t column[4]; } Group;
+typedef struct { int64_t a, x0; int64_t column[4]; } Group;
 
 INLINE Group group_at(int64_t g, const WinogradLayout *l) {
     const int64_t d = l->dilation, plane = l->rows * l->phase_width;
@@ -93,7 +96,6 @@ INLINE Group group_at(int64_t g, const WinogradLayout *l) {
         out.x0 = r;
         for (int k = 0; k < 4; k++) out.column[k] = (r + d * (k & 1)) * l->channels * plane + (k >> 1);
     }
-    out.count = l->group;
     out.a = 2 * d * (tr / d) + tr % d;
     for (int k = 0; k < 4; k++) out.column[k] += out.a * l->phase_width;
     return out;

@@ -39,15 +39,15 @@ extension Convolution {
 
     /// Winograd F(2x2, 3x3) convolution of one `[Cin, H, W]` image (stride 1, the given padding and
     /// dilation) into `[Cout, hout, wout]`: the padded input split into 2·dilation column phases, or left whole
-    /// for dilations that are multiples of 8 (either way 8 neighbouring tiles' inputs are 8 consecutive floats,
-    /// see Shared/CKernels/kernels_winograd.c),
-    /// then the tiles split into `slices` parts run by `ComputeThreads.parallelFor`, each with its scratch.
+    /// for dilations that are multiples of 4 (either way 8 neighbouring tiles' inputs are 8 consecutive floats,
+    /// see Shared/CKernels/kernels_winograd.c), then the tiles split into `slices` parts run by
+    /// `ComputeThreads.parallelFor`, each with its scratch.
     // swiftlint:disable:next function_parameter_count
     static func winograd(_ image: UnsafePointer<Float>, channels cin: Int, height h: Int, width w: Int,
                          weights: WinogradWeights, bias: UnsafePointer<Float>?, padding p: Int, dilation d: Int,
                          output: (Int, Int), relu: Bool, slices: Int, into out: UnsafeMutablePointer<Float>) {
         let (hout, wout) = output, cout = weights.outputChannels
-        var layout = anatomix_winograd_layout(Int64(cin), Int64(hout), Int64(wout), Int64(d))
+        let layout = anatomix_winograd_layout(Int64(cin), Int64(hout), Int64(wout), Int64(d))
         let (rows, phaseWidth, tiles) = (Int(layout.rows), Int(layout.phase_width), Int(layout.tiles))
         let count = Int(layout.stride) * cin * rows * phaseWidth + 16       // the kernel's loads may run 16 floats past
         let parts = max(1, min(slices, tiles / 16)), scratchCount = Int(anatomix_winograd_scratch(Int64(cin), Int64(cout)))
@@ -65,10 +65,9 @@ extension Convolution {
             weights.transformed.withUnsafeBufferPointer { u in
                 scratch.withUnsafeMutableBufferPointer { s in
                     let (transformed, work) = (SharedPointer(u.baseAddress!), SharedMutablePointer(s.baseAddress!))
-                    withUnsafePointer(to: &layout) { layout in
-                        let shared = SharedLayout(pointer: layout)
-                        ComputeThreads.parallelFor(parts) { part in
-                            anatomix_conv_winograd(source.base, shared.pointer, transformed.base, biases?.base, Int64(cout), relu ? 1 : 0,
+                    ComputeThreads.parallelFor(parts) { part in
+                        withUnsafePointer(to: layout) { layout in
+                            anatomix_conv_winograd(source.base, layout, transformed.base, biases?.base, Int64(cout), relu ? 1 : 0,
                                                    Int64(Self.tileBoundary(part, of: parts, tiles: tiles)),
                                                    Int64(Self.tileBoundary(part + 1, of: parts, tiles: tiles)),
                                                    work.base + part * scratchCount, target.base)
@@ -88,7 +87,3 @@ extension Convolution {
     }
 }
 
-/// The read-only tiling handed to the slices.
-private struct SharedLayout: @unchecked Sendable {
-    let pointer: UnsafePointer<WinogradLayout>
-}

@@ -102,7 +102,7 @@ extension Tensor {
 extension Tensor {
     /// The Winograd path of `conv2d` whatever the map's size (`Convolution.winogradFits` is the caller's choice).
     func winogradConv2d(_ weights: WinogradWeights, bias: Tensor?, padding: Int, dilation: Int, output: (Int, Int),
-                                relu: Bool, slices: Int) -> Tensor {
+                        relu: Bool, slices: Int) -> Tensor {
         let (batch, cin, h, w, cout) = (shape[0], shape[1], shape[2], shape[3], weights.outputChannels)
         let n = output.0 * output.1
         var out = [Float](unsafeUninitializedCapacity: batch * cout * n) { _, count in count = batch * cout * n }
