@@ -34,7 +34,7 @@ struct Eval: ParsableCommand {
     @Option(help: "A sentence-transformers folder for BERTScore and phrase matching (default: the MiniLM fetched by `make deps`).")
     var encoderDir: String?
 
-    @Option(help: "Write results.json, table.md and cases.png here.")
+    @Option(help: "Write results.json, table.md, cases.png and answers.jsonl (every question, the true and the model's answer) here.")
     var out: String?
 
     @Option(help: "Evaluate at most this many studies (0 = all).")
@@ -75,7 +75,7 @@ struct Eval: ParsableCommand {
         let stage = try PerceptionStage(modelDirectory: model)
         let bank = requested.contains("retrieval") ? try SentenceBank(directory: model) : nil
         let languageWanted = !languageTasks.isEmpty
-        let languageStage = languageWanted ? try LanguageStage(modelDirectory: model, labels: stage.catalog.chexpertLabels) : nil
+        let languageStage = languageWanted ? try LanguageStage(modelDirectory: model, catalog: stage.catalog) : nil
         let scorer = languageWanted ? try textMetrics(anatomies: stage.catalog) : nil
         var studies = try ManifestStudy.load(manifest: manifest)
         if limit > 0 { studies = Array(studies.prefix(limit)) }
@@ -109,6 +109,8 @@ struct Eval: ParsableCommand {
             blocks = try language.blocks(with: scorer)
             results["language"] = blocks
             results["language_lr_identity"] = language.leftRightIdentity
+            results["language_phrase_by_kind"] = language.phraseKindScores
+            results["language_vqa_by_question"] = language.vqaByForm
         }
         let table = EvalTable(model: URL(fileURLWithPath: model).lastPathComponent, manifest: manifest, language: blocks,
                               leftRight: language.leftRightIdentity, leftRightCounts: language.leftRight.mapValues(\.total),
@@ -119,12 +121,18 @@ struct Eval: ParsableCommand {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try encoder.encode(results.mapValues { AnyEncodable($0) }).write(to: URL(fileURLWithPath: out).appendingPathComponent("results.json"))
         try Data(table.utf8).write(to: URL(fileURLWithPath: out).appendingPathComponent("table.md"))
+        if !language.answered.isEmpty {
+            let lines = JSONEncoder()
+            lines.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let text = try language.answered.map { String(decoding: try lines.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+            try Data(text.utf8).write(to: URL(fileURLWithPath: out).appendingPathComponent("answers.jsonl"))
+        }
         if let plain = language.groups["plain"], !language.phraseStudies.isEmpty {
             let cases = try EvalCases.picture(samples: plain.samples(of: "phrase_grounding"), studies: language.phraseStudies.map { studies[$0] },
                                               root: root, limits: imageLimits.limits)
             try cases.write(to: URL(fileURLWithPath: out).appendingPathComponent("cases.png"))
         }
-        FileHandle.standardError.write(Data("eval: wrote \(out)/results.json and \(out)/table.md\n".utf8))
+        FileHandle.standardError.write(Data("eval: wrote \(out)/results.json, table.md\(language.answered.isEmpty ? "" : ", answers.jsonl")\n".utf8))
     }
 
     func textMetrics(anatomies: AnatomyCatalog) throws -> TextGenerationMetrics {

@@ -25,6 +25,20 @@ struct LanguageEvaluation {
     /// Display name -> catalog name (anatomy-grounding questions use display names).
     var catalogName: [String: String] = [:]
     var decodeSeconds = 0.0, generated = 0, prefillSeconds = 0.0, promptTokens = 0
+    /// Phrase-grounding IoU per group and finding kind (the manifest finding whose box is the answer's).
+    var phraseByKind: [String: [String: KindScore]] = [:]
+    struct KindScore: Encodable { var iou = 0.0, n = 0 }
+    /// Closed VQA per group and question form (its first words: "is there", "which side", "how large").
+    var vqaByForm: [String: [String: FormScore]] = [:]
+    struct FormScore: Encodable { var correct = 0, n = 0 }
+    /// Every question asked and its answer, for `answers.jsonl`.
+    var answered: [AnsweredExample] = []
+
+    /// One line of `answers.jsonl`: a task example, the manifest's answer and the model's.
+    struct AnsweredExample: Encodable {
+        let study: String, group: String, task: String, instruction: String, truth: String
+        let text: String, boxes: [[Double]], phrases: [TaskAnswer.Phrase], parsed: Bool
+    }
 
     /// Which studies to ask (decided before the run, in manifest order) and with which examples; a
     /// grounding example whose answer has no box is an error here, before any model runs.
@@ -55,6 +69,21 @@ struct LanguageEvaluation {
                            boxes: answer.boxes, phrases: phrases),
                 findings: truth)
             if group == "plain" && example.task == "phrase_grounding" { phraseStudies.append(index) }
+            if example.task == "vqa", example.instruction.contains("Options:") {
+                let form = example.instruction.lowercased().split(separator: " ").prefix(2).joined(separator: " ")
+                let right = TextMetrics.normalizedAnswer(answer.text) == TextMetrics.normalizedAnswer(example.answer)
+                vqaByForm[group, default: [:]][form, default: FormScore()].n += 1
+                if right { vqaByForm[group, default: [:]][form, default: FormScore()].correct += 1 }
+            }
+            if example.task == "phrase_grounding", let kind = Self.kind(of: example, in: study) {
+                let iou = GroundingTaskMetrics.sampleIoU(TaskSample(task: example.task, instruction: example.instruction, truth: example.answer,
+                                                                    text: answer.text, boxes: answer.boxes))
+                phraseByKind[group, default: [:]][kind, default: KindScore()].iou += iou
+                phraseByKind[group, default: [:]][kind, default: KindScore()].n += 1
+            }
+            answered.append(AnsweredExample(study: study.id, group: group, task: example.task, instruction: example.instruction,
+                                            truth: example.answer, text: answer.text, boxes: answer.boxes,
+                                            phrases: answer.phrases, parsed: answer.parsed))
             if example.task == "anatomy_grounding", let verdict = sideVerdict(example: example, answer: answer, study: study) {
                 leftRight[group, default: (0, 0)].total += 1
                 if verdict { leftRight[group, default: (0, 0)].correct += 1 }
@@ -62,6 +91,18 @@ struct LanguageEvaluation {
             decodeSeconds += answer.timings.decode; generated += answer.timings.generatedTokens
             prefillSeconds += answer.timings.prefill; promptTokens += answer.timings.promptTokens
         }
+    }
+
+    /// The kind of the study's finding whose box is the example's true box (IoU above 0.9), if the manifest gives boxes.
+    static func kind(of example: ManifestStudy.TaskExample, in study: ManifestStudy) -> String? {
+        guard let truth = TextMetrics.pixelBoxes(example.answer).first else { return nil }
+        let scored = (study.findings ?? []).compactMap { f in f.box.flatMap { Box($0) }.map { (kind: f.kind, iou: $0.iou(truth)) } }
+        return scored.max { $0.iou < $1.iou }.flatMap { $0.iou > 0.9 ? $0.kind : nil }
+    }
+
+    /// Phrase-grounding mean IoU per finding kind, for results.json (`n` samples each).
+    var phraseKindScores: [String: [String: KindScore]] {
+        phraseByKind.mapValues { $0.mapValues { KindScore(iou: $0.iou / Double(max($0.n, 1)), n: $0.n) } }
     }
 
     /// Whether the model's box for "left X" / "right X" lies on X's side (nil: not a sided anatomy or no box).
@@ -104,6 +145,16 @@ struct LanguageEvaluation {
             if let a = s.vqa { print(String(format: "  VQA (closed)          accuracy %.3f   (n %d)", a.accuracy, a.n)) }
             if let r = s.vqaOpen { print(String(format: "  VQA (open)            ROUGE-L %.3f   (n %d)", r.rougeL, r.n)) }
             if let u = s.understanding { print(String(format: "  image understanding   micro-F1 %.3f   (n %d)", u.microF1, u.n)) }
+            if let forms = vqaByForm[group], !forms.isEmpty {
+                let line = forms.sorted { $0.value.n > $1.value.n }.map {
+                    String(format: "\"%@ ...\" %.3f (%d)", $0.key, Double($0.value.correct) / Double($0.value.n), $0.value.n)
+                }
+                print("  VQA (closed) by question: " + line.joined(separator: ", "))
+            }
+            if let kinds = phraseKindScores[group], !kinds.isEmpty {
+                let line = kinds.sorted { $0.value.n > $1.value.n }.map { String(format: "%@ %.2f (%d)", $0.key, $0.value.iou, $0.value.n) }
+                print("  phrase grounding by finding kind: " + line.joined(separator: ", "))
+            }
             if let lr = leftRight[group], lr.total > 0 {
                 print(String(format: "  anatomy grounding     left/right identity %.1f%% (%d of %d sided anatomies)", 100 * Double(lr.correct) / Double(lr.total), lr.correct, lr.total))
             }

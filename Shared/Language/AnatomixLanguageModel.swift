@@ -12,9 +12,11 @@ public struct LanguageSettings: Codable, Sendable {
     public var locationBins: Int
     public var ablation: Bool
     public var maxNewTokens: Int
+    /// `AnatomySnap`'s overlap (absent: answers keep the boxes as written).
+    public var anatomySnapIoU: Double?
     enum CodingKeys: String, CodingKey {
         case version, imageTokens = "image_tokens", imagePool = "image_pool", locationBins = "location_bins", ablation
-        case maxNewTokens = "max_new_tokens"
+        case maxNewTokens = "max_new_tokens", anatomySnapIoU = "anatomy_snap_iou"
     }
 }
 
@@ -82,6 +84,9 @@ public struct AnatomixLanguageModel: Sendable {
         }
         guard settings.version == 1, (1...4096).contains(settings.locationBins), (1...1024).contains(settings.imageTokens) else {
             throw ModelError(.invalidConfiguration, "\(settingsPath): version \(settings.version), location_bins \(settings.locationBins), image_tokens \(settings.imageTokens) are not supported")
+        }
+        if let t = settings.anatomySnapIoU, !(t > 0 && t <= 1) {
+            throw ModelError(.invalidConfiguration, "\(settingsPath): anatomy_snap_iou \(t) must be in (0, 1], or absent to keep the model's boxes as written")
         }
         prompt = AnatomixPrompt(imageTokens: settings.imageTokens, bins: settings.locationBins)
         let file = try SafeTensorsFile(path: directory + "/projectors.safetensors")

@@ -10,7 +10,8 @@ public struct GroundedPhrase: Codable, Sendable, Equatable {
 /// A generated answer taken apart: readable text (boxes as `(x1,y1),(x2,y2)` in original pixels),
 /// the `<ref>phrase</ref><box>…</box>` pairs, every box, and whether the markup was well formed.
 /// Twin of `prompt.parse_boxes`; it never fails: malformed output gives its text, the boxes it could
-/// read and `parsed == false`.
+/// read and `parsed == false`. `refine(phrase, box)` may replace each decoded box (original pixels;
+/// `phrase` is its `<ref>` phrase, nil for a box outside one), in the text as well.
 public struct ParsedAnswer: Codable, Sendable, Equatable {
     public let text: String
     public let phrases: [GroundedPhrase]
@@ -23,10 +24,14 @@ public struct ParsedAnswer: Codable, Sendable, Equatable {
                                                     options: [.dotMatchesLineSeparators])
     static let stray = try! NSRegularExpression(pattern: #"<box>|</box>|<loc_\d+>|<obj_\d+>|<image[a-z_]*>|<emb>|</emb>|<\|[a-z]+\|>|<s>|</s>|<pad>"#)
 
-    public init(_ raw: String, prompt: AnatomixPrompt, letterbox: Letterbox) {
+    public init(_ raw: String, prompt: AnatomixPrompt, letterbox: Letterbox,
+                refine: (_ phrase: String?, _ box: [Double]) -> [Double] = { $1 }) {
+        func matches(_ re: NSRegularExpression, _ s: String) -> [NSTextCheckingResult] {
+            re.matches(in: s, range: NSRange(location: 0, length: (s as NSString).length))
+        }
         func groups(_ re: NSRegularExpression, _ s: String) -> [[String]] {
             let ns = s as NSString
-            return re.matches(in: s, range: NSRange(location: 0, length: ns.length)).map { m in
+            return matches(re, s).map { m in
                 (0..<m.numberOfRanges).map { m.range(at: $0).location == NSNotFound ? "" : ns.substring(with: m.range(at: $0)) }
             }
         }
@@ -34,15 +39,23 @@ public struct ParsedAnswer: Codable, Sendable, Equatable {
             let canvas = groups(Self.location, locations).map { prompt.dequantize(min(Int($0[1]) ?? 0, prompt.bins - 1), side: Double(letterbox.canvas)) }
             return letterbox.toOriginal(canvas).map { ($0 * 10).rounded() / 10 }
         }
-        phrases = groups(Self.reference, raw).map { g in
-            GroundedPhrase(phrase: g[1], boxes: groups(Self.box, g[2]).map { decode($0[1]) })
+        let ns = raw as NSString
+        let references = matches(Self.reference, raw).map { (phrase: ns.substring(with: $0.range(at: 1)), boxes: $0.range(at: 2)) }
+        let located = matches(Self.box, raw).map { m in
+            let owner = references.first { NSLocationInRange(m.range.location, $0.boxes) }
+            return (range: m.range, phrase: owner?.phrase, box: refine(owner?.phrase, decode(ns.substring(with: m.range(at: 1)))))
         }
-        boxes = groups(Self.box, raw).map { decode($0[1]) }
-        var readable = raw
-        for g in groups(Self.box, raw) {
-            let b = decode(g[1])
-            readable = readable.replacingOccurrences(of: g[0], with: String(format: "(%.0f,%.0f),(%.0f,%.0f)", b[0], b[1], b[2], b[3]))
+        phrases = references.map { r in
+            GroundedPhrase(phrase: r.phrase, boxes: located.filter { NSLocationInRange($0.range.location, r.boxes) }.map(\.box))
         }
+        boxes = located.map(\.box)
+        var readable = "", last = 0
+        for l in located {
+            readable += ns.substring(with: NSRange(location: last, length: l.range.location - last))
+            readable += String(format: "(%.0f,%.0f),(%.0f,%.0f)", l.box[0], l.box[1], l.box[2], l.box[3])
+            last = l.range.location + l.range.length
+        }
+        readable += ns.substring(from: last)
         // well formed: every <ref> closed and followed by its boxes, no location or box markup left over
         let opened = raw.components(separatedBy: "<ref>").count - 1, closed = raw.components(separatedBy: "</ref>").count - 1
         let leftover = Self.stray.firstMatch(in: readable, range: NSRange(location: 0, length: (readable as NSString).length)) != nil

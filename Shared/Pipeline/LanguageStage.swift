@@ -16,10 +16,15 @@ public enum Decoding: Sendable, Equatable {
 public struct LanguageStage: Sendable {
     public let model: AnatomixLanguageModel
     public let labels: [String]
+    /// Stage one's boxes for the anatomies answers name (nil: `language.json` has no `anatomy_snap_iou`).
+    public let snap: AnatomySnap?
 
-    public init(modelDirectory: String, labels: [String]) throws {
+    public init(modelDirectory: String, catalog: AnatomyCatalog) throws {
         model = try AnatomixLanguageModel(directory: modelDirectory)
-        self.labels = labels
+        labels = catalog.chexpertLabels
+        snap = model.settings.anatomySnapIoU.map { t in
+            AnatomySnap(names: catalog.anatomies.map { [$0.name, $0.displayName] }, minimumIoU: t)
+        }
     }
 
     /// Stage one and two's outputs as the language model reads them.
@@ -66,7 +71,10 @@ public struct LanguageStage: Sendable {
             }
             if let failure = generator.failure { throw failure }
             let raw = model.tokenizer.decode(tokens)
-            let parsedAnswer = ParsedAnswer(raw, prompt: model.prompt, letterbox: study.letterbox)
+            let anatomyBoxes = study.canvasBoxes.map { study.letterbox.toOriginal($0) }
+            let parsedAnswer = ParsedAnswer(raw, prompt: model.prompt, letterbox: study.letterbox) { phrase, box in
+                snap?.snapped(box, phrase: phrase, anatomyBoxes: anatomyBoxes) ?? box
+            }
             let isReport = task == .report || (task.name == "instruction" && instruction.hasPrefix("Generate report"))
             let text = isReport ? TextCleanup.removingDuplicateSentences(parsedAnswer.text) : parsedAnswer.text
             let timings = TaskAnswer.Timings(prefill: generator.prefillSeconds + (index == 0 ? prefixSeconds : 0),

@@ -56,8 +56,9 @@ public struct LanguageStep: Sendable {
             ResultMessage.Anatomy(name: a.name, box: a.box, finding: byAnatomy[a.name]?.sentence, kinds: byAnatomy[a.name]?.kinds ?? [],
                                   score: byAnatomy[a.name]?.score)
         }
-        // The id names what decides the text: the model and the decoding settings.
-        let languageVersion = tasks.isEmpty ? "none" : "\(model?.version ?? "unknown")/\(decoding)/\(maxNewTokens.map(String.init) ?? "default")"
+        // The id names what decides the text: the model, the decoding settings and the box snapping.
+        let snapped = stage?.snap.map { "/snap\($0.minimumIoU)" } ?? ""
+        let languageVersion = tasks.isEmpty ? "none" : "\(model?.version ?? "unknown")/\(decoding)/\(maxNewTokens.map(String.init) ?? "default")\(snapped)"
         let id = MessageID.make(studyID: grounded.studyID, stage: "language", modelVersion: languageVersion, inputDigest: grounded.id)
         return ResultMessage(id: id, studyID: grounded.studyID, image: perception.image, anatomies: anatomies, labels: perception.labels,
                              tasks: answers, metadata: perception.metadata,

@@ -31,6 +31,8 @@ public struct ManifestStudy: Decodable, Sendable {
     public struct Finding: Decodable, Sendable {
         public let kind: String
         public let side: String?
+        /// `[x1, y1, x2, y2]` in original pixels (absent in manifests that do not give it).
+        public let box: [Double]?
     }
 
     public let id: String

@@ -20,7 +20,7 @@ public struct PipelineSteps: Sendable {
     public func language(loading: Bool, decoding: Decoding = .greedy, maxNewTokens: Int? = nil) throws -> LanguageStep {
         let catalog = perception.stage.catalog
         guard loading else { return LanguageStep(stage: nil, model: nil, catalog: catalog) }
-        let stage = try LanguageStage(modelDirectory: model, labels: catalog.chexpertLabels)
+        let stage = try LanguageStage(modelDirectory: model, catalog: catalog)
         return LanguageStep(stage: stage, model: Self.languageModel(folder: model, card: perception.stage.card), catalog: catalog,
                             decoding: decoding, maxNewTokens: maxNewTokens)
     }

@@ -71,7 +71,7 @@ public enum WorkerMain {
             between = { follower.follow() }
         case "language":
             let perception = try PerceptionStage(modelDirectory: c.model)
-            let stage = try LanguageStage(modelDirectory: c.model, labels: perception.catalog.chexpertLabels)
+            let stage = try LanguageStage(modelDirectory: c.model, catalog: perception.catalog)
             handler = LanguageHandler(step: LanguageStep(stage: stage, model: PipelineSteps.languageModel(folder: c.model, card: perception.card),
                                                          catalog: perception.catalog, maxNewTokens: c.maxNewTokens,
                                                          timeoutSeconds: c.stageTimeoutSeconds),

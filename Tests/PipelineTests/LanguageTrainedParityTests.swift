@@ -22,7 +22,7 @@ import Testing
         let cases = try Repository.decodeFixture(Cases.self, "\(fixture)/cases.json").cases
         let outputs = try SafeTensorsFile(path: Repository.fixture("\(fixture)/outputs.safetensors").path)
         let perception = try PerceptionStage(modelDirectory: model), retrieval = try RetrievalStage(modelDirectory: model)
-        let language = try LanguageStage(modelDirectory: model, labels: perception.catalog.chexpertLabels)
+        let language = try LanguageStage(modelDirectory: model, catalog: perception.catalog)
         let lm = language.model
         var checked = 0
         for (i, image) in Array(Set(cases.map(\.image))).sorted().enumerated() {
@@ -47,11 +47,19 @@ import Testing
                 let answers = try language.answer([task(for: c.question)], study: study, maxNewTokens: 24)
                 let tokens = lm.tokenizer.encode(answers[0].raw)
                 #expect(tokens == c.greedy || answers[0].raw == lm.tokenizer.decode(c.greedy), "\(image) \(c.question.debugDescription)")
+                if c.question.hasPrefix("Locate the left lung") {
+                    // the default model's answer box is stage one's left lung (AnatomySnap); the ablation keeps what it wrote
+                    let left = try #require(p.anatomies.first { $0.name == "left lung" }).box
+                    #expect(answers[0].boxes.count == 1, "\(answers[0].raw)")
+                    #expect((answers[0].boxes.first.map { zip($0, left).allSatisfy { abs($0 - $1) <= 0.051 } } ?? false) == (language.snap != nil),
+                            "\(folder): \(answers[0].boxes) vs stage one's \(left)")
+                }
                 checked += 1
             }
         }
         #expect(checked == cases.count && checked >= 6)
         #expect(lm.settings.ablation == (folder.hasSuffix("-global")), "\(folder)/language.json: ablation flag")
+        #expect((language.snap != nil) == !lm.settings.ablation, "\(folder)/language.json: anatomy_snap_iou in the default model only")
     }
 
     func task(for question: String) throws -> StudyTask {

@@ -98,6 +98,19 @@ def test_eval_writes_table_results_and_cases_for_every_task(tmp_path):
     assert set(results["language_lr_identity"]) == {"plain", "flipped"} and results["language_lr_identity"]["plain"] > 0.8
     assert plain["anatomy_lm"]["iou"] > 0.5 and 0 < plain["anatomy_lm"]["map"] <= 1, plain["anatomy_lm"]
     assert results["anatomy"]["iou"] > 0.8 and results["latency"]["perception"]["n"] == 8
+    # stage one's boxes for the anatomies the answers name (AnatomySnap): the APM's own IoU on Samples is > 0.8
+    assert plain["anatomy_lm"]["iou"] > 0.8, plain["anatomy_lm"]
+    # the per-kind and per-question blocks add up to the totals they break down
+    kinds = results["language_phrase_by_kind"]["plain"]
+    assert sum(k["n"] for k in kinds.values()) == plain["phrase"]["n"], kinds
+    assert abs(sum(k["iou"] * k["n"] for k in kinds.values()) / plain["phrase"]["n"] - plain["phrase"]["iou"]) < 1e-9, kinds
+    forms = results["language_vqa_by_question"]["plain"]
+    assert sum(f["n"] for f in forms.values()) == plain["vqa"]["n"], forms
+    assert abs(sum(f["correct"] for f in forms.values()) / plain["vqa"]["n"] - plain["vqa"]["accuracy"]) < 1e-9, forms
+    answers = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
+    assert {a["group"] for a in answers} == {"plain", "flipped"}
+    assert sum(a["group"] == "plain" and a["task"] == "phrase_grounding" for a in answers) == plain["phrase"]["n"]
+    assert all(a["truth"] and isinstance(a["boxes"], list) and isinstance(a["parsed"], bool) for a in answers)
     table = (out / "table.md").read_text()
     assert "| Model | BERTScore GD/GC |" in table and "| report generation | CheXpert-14 micro F1 |" in table, table[:800]
     picture = Image.open(out / "cases.png")
