@@ -135,6 +135,18 @@ def build_tokenizer(rows: list[dict], path: Path, vocab_size: int):
     return tokenizer
 
 
+def load_initial(model: AnatomixLanguageModel, folder: Path) -> None:
+    """The language model and projectors of an exported model folder, into `model` (same sizes and vocabulary)."""
+    from safetensors.torch import load_file
+    weights = {f"llm.{k}": v.float() for k, v in load_file(str(folder / "lm" / "model.safetensors")).items()}
+    weights |= {k: v.float() for k, v in load_file(str(folder / "projectors.safetensors")).items()}
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    tied = {"llm.lm_head.weight"} if model.llm.config.tie_word_embeddings else set()
+    if unexpected or set(missing) - tied:
+        raise SystemExit(f"--init {folder} does not fit this model: missing {sorted(set(missing) - tied)}, unexpected {sorted(unexpected)}")
+    print(f"initialised from {folder} ({len(weights)} tensors)", file=sys.stderr)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True)
@@ -157,6 +169,9 @@ def main() -> None:
     p.add_argument("--ablation", action="store_true", help="global features only: no anatomy entries or tokens")
     p.add_argument("--anatomy-targets", choices=["apm", "truth"], default="apm",
                    help="anatomy-grounding answers: the box stage one put in the prompt (apm) or the true box")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from this model folder's language model (lm/, projectors.safetensors) and its tokenizer "
+                        "instead of random weights and a new BPE (fine-tuning on a changed APM's outputs)")
     p.add_argument("--export", type=Path, default=None)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
     args = p.parse_args()
@@ -171,7 +186,10 @@ def main() -> None:
                             args.studies, args.flip_fraction, anatomy_targets=args.anatomy_targets)
     val_rows = precompute(args.val, args.apm, cache / f"val-{args.val_studies}-{key}-{digest(args.val)}.pt", args.val_studies, 0.0,
                           anatomy_targets=args.anatomy_targets)
-    tokenizer = build_tokenizer(train_rows, cache / f"tokenizer-{args.vocab_size}.json", args.vocab_size)
+    tokenizer_path = args.init / "lm" / "tokenizer.json" if args.init else cache / f"tokenizer-{args.vocab_size}.json"
+    if args.init and not tokenizer_path.exists():
+        raise SystemExit(f"--init {args.init}: {tokenizer_path} is missing; the weights need the tokenizer they were trained with")
+    tokenizer = build_tokenizer(train_rows, tokenizer_path, args.vocab_size)
     pad = tokenizer.token_to_id("<pad>")
     encoded = [encode_study(tokenizer, r, args.ablation, side) for r in train_rows]
     val_encoded = [encode_study(tokenizer, r, args.ablation, side) for r in val_rows]
@@ -184,6 +202,8 @@ def main() -> None:
     config._attn_implementation = "sdpa"
     model = AnatomixLanguageModel(config, image_dim, token_dim, tokenizer.token_to_id("<image>"),
                                   [tokenizer.token_to_id(f"<obj_{i}>") for i in range(T.ANATOMIES)])
+    if args.init:
+        load_initial(model, args.init)
     projector_params = list(model.image_projector.parameters()) + list(model.object_projector.parameters())
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     args.run.mkdir(parents=True, exist_ok=True)
@@ -251,8 +271,8 @@ def main() -> None:
                     "epoch": epoch, "history": history}, checkpoint)
     if args.export:
         from anatomix.language_export import export_language
-        export_language(args.export, model, tokenizer, cache / f"tokenizer-{args.vocab_size}.json",
-                        {"recipe": "make train-lm" + (" (ablation)" if args.ablation else ""), "studies": len(train_rows),
+        export_language(args.export, model, tokenizer, tokenizer_path,
+                        {"recipe": "make train-lm" + (" (ablation)" if args.ablation else "") + (f" --init {args.init}" if args.init else ""), "studies": len(train_rows),
                          "steps": step, "minutes": round(elapsed / 60, 1), "ablation": args.ablation, "sizes": SIZES,
                          "history": history[-1:]})
 

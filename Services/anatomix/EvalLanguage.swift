@@ -37,7 +37,7 @@ struct LanguageEvaluation {
     /// One line of `answers.jsonl`: a task example, the manifest's answer and the model's.
     struct AnsweredExample: Encodable {
         let study: String, group: String, task: String, instruction: String, truth: String
-        let text: String, boxes: [[Double]], phrases: [TaskAnswer.Phrase], parsed: Bool
+        let text: String, raw: String, boxes: [[Double]], phrases: [TaskAnswer.Phrase], parsed: Bool
     }
 
     /// Which studies to ask (decided before the run, in manifest order) and with which examples; a
@@ -82,7 +82,7 @@ struct LanguageEvaluation {
                 phraseByKind[group, default: [:]][kind, default: KindScore()].n += 1
             }
             answered.append(AnsweredExample(study: study.id, group: group, task: example.task, instruction: example.instruction,
-                                            truth: example.answer, text: answer.text, boxes: answer.boxes,
+                                            truth: example.answer, text: answer.text, raw: answer.raw, boxes: answer.boxes,
                                             phrases: answer.phrases, parsed: answer.parsed))
             if example.task == "anatomy_grounding", let verdict = sideVerdict(example: example, answer: answer, study: study) {
                 leftRight[group, default: (0, 0)].total += 1
@@ -146,13 +146,13 @@ struct LanguageEvaluation {
             if let r = s.vqaOpen { print(String(format: "  VQA (open)            ROUGE-L %.3f   (n %d)", r.rougeL, r.n)) }
             if let u = s.understanding { print(String(format: "  image understanding   micro-F1 %.3f   (n %d)", u.microF1, u.n)) }
             if let forms = vqaByForm[group], !forms.isEmpty {
-                let line = forms.sorted { $0.value.n > $1.value.n }.map {
+                let line = forms.sorted { ($0.value.n, $1.key) > ($1.value.n, $0.key) }.map {
                     String(format: "\"%@ ...\" %.3f (%d)", $0.key, Double($0.value.correct) / Double($0.value.n), $0.value.n)
                 }
                 print("  VQA (closed) by question: " + line.joined(separator: ", "))
             }
             if let kinds = phraseKindScores[group], !kinds.isEmpty {
-                let line = kinds.sorted { $0.value.n > $1.value.n }.map { String(format: "%@ %.2f (%d)", $0.key, $0.value.iou, $0.value.n) }
+                let line = kinds.sorted { ($0.value.n, $1.key) > ($1.value.n, $0.key) }.map { String(format: "%@ %.2f (%d)", $0.key, $0.value.iou, $0.value.n) }
                 print("  phrase grounding by finding kind: " + line.joined(separator: ", "))
             }
             if let lr = leftRight[group], lr.total > 0 {

@@ -1,10 +1,14 @@
+import Foundation
+
 /// Stage one's box for a structure the answer names. The language model grounds an anatomy by
 /// writing the location tokens of that structure's prompt entry; it copies them inexactly (held-out
 /// anatomy-grounding IoU 0.72 against 0.87 for the prompt's own boxes). Where an answer's `<ref>`
 /// phrase is an anatomy's name and its box overlaps that anatomy's stage-one box at `minimumIoU` or
 /// more, the answer takes the stage-one box. The language model still decides both the structure (by
-/// name) and where it is (by overlap): a box written on the other side, or for another structure, is
-/// left as written.
+/// name) and where it is (by overlap): a box written on the other side, or one that overlaps the named
+/// anatomy's box less than `minimumIoU`, is left as written. Neighbouring structures can overlap that
+/// much (right hemidiaphragm and right lower lung zone about 0.8), so a box drawn over a neighbour but
+/// named as this anatomy takes this anatomy's box: the name decides.
 public struct AnatomySnap: Sendable {
     /// Lower-cased names (catalog and display) -> anatomy index.
     public let indices: [String: Int]
@@ -12,7 +16,9 @@ public struct AnatomySnap: Sendable {
 
     public init(names: [[String]], minimumIoU: Double) {
         var indices = [String: Int]()
-        for (i, list) in names.enumerated() { for name in list { indices[name.lowercased(), default: i] = i } }
+        for (i, list) in names.enumerated() {
+            for name in list where indices[name.lowercased()] == nil { indices[name.lowercased()] = i }      // the first anatomy with a name keeps it
+        }
         (self.indices, self.minimumIoU) = (indices, minimumIoU)
     }
 

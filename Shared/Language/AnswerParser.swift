@@ -11,7 +11,8 @@ public struct GroundedPhrase: Codable, Sendable, Equatable {
 /// the `<ref>phrase</ref><box>…</box>` pairs, every box, and whether the markup was well formed.
 /// Twin of `prompt.parse_boxes`; it never fails: malformed output gives its text, the boxes it could
 /// read and `parsed == false`. `refine(phrase, box)` may replace each decoded box (original pixels;
-/// `phrase` is its `<ref>` phrase, nil for a box outside one), in the text as well.
+/// `phrase` is its `<ref>` phrase, nil for a box outside one), in the text as well; a replacement that is
+/// not four finite numbers is ignored.
 public struct ParsedAnswer: Codable, Sendable, Equatable {
     public let text: String
     public let phrases: [GroundedPhrase]
@@ -43,7 +44,8 @@ public struct ParsedAnswer: Codable, Sendable, Equatable {
         let references = matches(Self.reference, raw).map { (phrase: ns.substring(with: $0.range(at: 1)), boxes: $0.range(at: 2)) }
         let located = matches(Self.box, raw).map { m in
             let owner = references.first { NSLocationInRange(m.range.location, $0.boxes) }
-            return (range: m.range, phrase: owner?.phrase, box: refine(owner?.phrase, decode(ns.substring(with: m.range(at: 1)))))
+            let written = decode(ns.substring(with: m.range(at: 1))), refined = refine(owner?.phrase, written)
+            return (range: m.range, phrase: owner?.phrase, box: refined.count == 4 && refined.allSatisfy(\.isFinite) ? refined : written)
         }
         phrases = references.map { r in
             GroundedPhrase(phrase: r.phrase, boxes: located.filter { NSLocationInRange($0.range.location, r.boxes) }.map(\.box))

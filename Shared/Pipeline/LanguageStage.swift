@@ -71,7 +71,7 @@ public struct LanguageStage: Sendable {
             }
             if let failure = generator.failure { throw failure }
             let raw = model.tokenizer.decode(tokens)
-            let anatomyBoxes = study.canvasBoxes.map { study.letterbox.toOriginal($0) }
+            let anatomyBoxes = study.canvasBoxes.map { $0.count == 4 ? study.letterbox.toOriginal($0) : [] }
             let parsedAnswer = ParsedAnswer(raw, prompt: model.prompt, letterbox: study.letterbox) { phrase, box in
                 snap?.snapped(box, phrase: phrase, anatomyBoxes: anatomyBoxes) ?? box
             }

@@ -56,3 +56,30 @@ import Testing
         #expect(AnatomySnap.iou([0, 0, 0, 0], [0, 0, 0, 0]) == 0)
     }
 }
+
+/// The same on a non-square study: the answer's location tokens are decoded through the letterbox,
+/// compared with stage one's boxes in original pixels, and the text shows the snapped original box.
+@Suite struct AnatomySnapLetterboxTests {
+    @Test func aPaddedStudySnapsInOriginalPixels() {
+        let prompt = AnatomixPrompt(), letterbox = Letterbox(width: 632, height: 552, canvas: 256)
+        let leftLung: [Double] = [330, 40, 600, 480]
+        let snap = AnatomySnap(names: [["left lung"]], minimumIoU: 0.2)
+        let written = [340.0, 50, 590, 470]
+        let raw = "The <ref>left lung</ref> is located at the coordinates \(prompt.boxText(written, letterbox: letterbox)) on the image."
+        let p = ParsedAnswer(raw, prompt: prompt, letterbox: letterbox) { snap.snapped($1, phrase: $0, anatomyBoxes: [leftLung]) }
+        #expect(p.boxes == [leftLung])
+        #expect(p.text.contains("(330,40),(600,480)"))
+        let plain = ParsedAnswer(raw, prompt: prompt, letterbox: letterbox)
+        #expect(plain.boxes.count == 1 && zip(plain.boxes[0], written).allSatisfy { abs($0 - $1) <= 0.5 * 632 / 128 + 0.05 })
+    }
+
+    @Test func aReplacementThatIsNotABoxIsIgnored() {
+        let prompt = AnatomixPrompt(), letterbox = Letterbox(width: 256, height: 256, canvas: 256)
+        let raw = "<ref>left lung</ref>" + prompt.boxText([10, 10, 100, 100], letterbox: letterbox)
+        let written = ParsedAnswer(raw, prompt: prompt, letterbox: letterbox)
+        for bad: [Double] in [[], [1, 2, 3], [.nan, 0, 1, 1], [0, 0, .infinity, 1]] {
+            let p = ParsedAnswer(raw, prompt: prompt, letterbox: letterbox) { _, _ in bad }
+            #expect(p.boxes == written.boxes && p.text == written.text)
+        }
+    }
+}

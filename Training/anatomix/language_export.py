@@ -33,7 +33,8 @@ def export_language(folder: Path, model, tokenizer, tokenizer_path: Path, traini
     llm = copy.deepcopy(model.llm).half()
     llm.save_pretrained(lm, safe_serialization=True)
     (lm / "generation_config.json").unlink(missing_ok=True)
-    shutil.copyfile(tokenizer_path, lm / "tokenizer.json")
+    if Path(tokenizer_path).resolve() != (lm / "tokenizer.json").resolve():   # fine-tuning in place keeps its own
+        shutil.copyfile(tokenizer_path, lm / "tokenizer.json")
     projectors = {k: v.half().contiguous() for k, v in model.state_dict().items() if k.split(".")[0].endswith("_projector")}
     save_file(projectors, str(folder / "projectors.safetensors"))
     settings = {"version": 1, "image_tokens": P.IMAGE_TOKENS, "image_pool": 4, "location_bins": LOCATION_BINS,
