@@ -47,6 +47,7 @@ public struct LanguageStage: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         _ = try llm.forward(prefix, count: count, cache: &shared, threads: threads)
         let prefixSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let anatomyBoxes = study.canvasBoxes.map { $0.count == 4 ? study.letterbox.toOriginal($0) : [] }   // AnatomySnap's, once per study
         var answers = [TaskAnswer]()
         for (index, task) in tasks.enumerated() {
             let instruction = task.instruction(labels: labels)
@@ -71,7 +72,6 @@ public struct LanguageStage: Sendable {
             }
             if let failure = generator.failure { throw failure }
             let raw = model.tokenizer.decode(tokens)
-            let anatomyBoxes = study.canvasBoxes.map { $0.count == 4 ? study.letterbox.toOriginal($0) : [] }
             let parsedAnswer = ParsedAnswer(raw, prompt: model.prompt, letterbox: study.letterbox) { phrase, box in
                 snap?.snapped(box, phrase: phrase, anatomyBoxes: anatomyBoxes) ?? box
             }
