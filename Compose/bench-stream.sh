@@ -15,7 +15,18 @@ n=$(( $(ls Samples/images/*.png | wc -l) * COPIES ))
 
 inproc=$("$BIN/anatomix-bench" pipeline Weights/anatomix-tiny Samples/images "$COPIES" | python3 -c 'import json,sys; print(json.load(sys.stdin)["per_second"])')
 
-# $1 = perception replicas; prints studies/s from the first submit to the last result.
+TIMEFORMAT='%U %S'                                 # `time`: user and system CPU seconds
+TICK=$(getconf CLK_TCK)
+# name=CPU seconds (user + system so far) of each pid: the broker and the workers.
+cpu_of() {
+  for p in "$@"; do
+    local comm; comm=$(cat "/proc/$p/comm"); comm=${comm%%-*}
+    awk -v t="$TICK" -v c="$comm" '{ sub(/^.*\) /, ""); split($0, f, " "); printf "%s=%.2f ", c, (f[12] + f[13]) / t }' "/proc/$p/stat"
+  done
+}
+
+# $1 = perception replicas; prints studies/s from the first submit to the last result; the CPU each
+# process spent per study from the first submit to the last result goes to $WORK/cpu-$1.
 stream() {
   local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   export ANATOMIX_KAFKA_BOOTSTRAP=127.0.0.1:$port ANATOMIX_KAFKA_SESSION_TIMEOUT_MS=6000 ANATOMIX_THREADS=1
@@ -27,14 +38,26 @@ stream() {
   "$BIN/retrieval-indexer" > "$WORK/r-$1.log" 2>&1 & pids+=($!)
   "$BIN/language-worker" > "$WORK/l-$1.log" 2>&1 & pids+=($!)
   for _ in $(seq 300); do grep -q started "$WORK/r-$1.log" 2>/dev/null && break; sleep 0.1; done
-  "$BIN/anatomix" results --count "$n" --idle 180 > "$WORK/results-$1.jsonl" &
+  ( time "$BIN/anatomix" results --count "$n" --idle 180 > "$WORK/results-$1.jsonl" ) 2> "$WORK/results-time-$1" &
   local reader=$!
   sleep 8                                          # every replica and the reader have joined their groups
-  local start end
+  local start end before
+  before=$(cpu_of "${pids[@]}")
   start=$(date +%s.%N)
-  "$BIN/anatomix" submit Samples/images --copies "$COPIES" > /dev/null
+  { time "$BIN/anatomix" submit Samples/images --copies "$COPIES" > /dev/null; } 2> "$WORK/submit-time-$1"
   wait "$reader"
   end=$(date +%s.%N)
+  python3 - "$n" "$before" "$(cpu_of "${pids[@]}")" "$(tail -n 1 "$WORK/submit-time-$1")" "$(tail -n 1 "$WORK/results-time-$1")" > "$WORK/cpu-$1" <<'PY'
+import sys
+n = int(sys.argv[1])
+ms = lambda seconds: 1000 * seconds / n
+per = {}
+for a, b in zip(sys.argv[2].split(), sys.argv[3].split()):
+    name, t0 = a.split("="); t1 = float(b.split("=")[1])
+    per[name] = per.get(name, 0.0) + t1 - float(t0)
+per["submit"], per["results"] = (sum(map(float, t.split())) for t in sys.argv[4:6])
+print(" ".join(f"{k}={ms(v):.2f}" for k, v in per.items()))
+PY
   local got; got=$(wc -l < "$WORK/results-$1.jsonl")
   [ "$got" -eq "$n" ] || { echo "bench stream: only $got of $n results" >&2; exit 1; }
   python3 -c "print($n / ($end - $start))"
@@ -48,4 +71,11 @@ inproc, one, two, n = map(float, sys.argv[1:])
 print(f"bench pipeline ({int(n)} studies, 512 px, no tasks): in-process {inproc:.1f} studies/s; "
       f"through Kafka, 1 perception replica {one:.1f} studies/s = {one / inproc:.2f}x in-process (target >= 0.90); "
       f"2 replicas {two:.1f} studies/s = {two / one:.2f}x one (target >= 1.8)")
+PY
+python3 - "$(cat "$WORK/cpu-1")" "$one" "$(nproc)" <<'PY'
+import sys
+per = {k: float(v) for k, v in (p.split("=") for p in sys.argv[1].split())}
+one, cores, total = float(sys.argv[2]), int(sys.argv[3]), sum(per.values())
+print("bench pipeline CPU per study with 1 perception replica (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in per.items()) +
+      f"; all {total:.1f} ms, so {cores} cores pass at most {1000 * cores / total:.1f} studies/s = {1000 * cores / total / one:.2f}x one replica")
 PY
