@@ -111,6 +111,7 @@ struct Eval: ParsableCommand {
             results["language_lr_identity"] = language.leftRightIdentity
             results["language_phrase_by_kind"] = language.phraseKindScores
             results["language_vqa_by_question"] = language.vqaByForm
+            results["language_report_by_kind"] = language.reportByKind
         }
         let table = EvalTable(model: URL(fileURLWithPath: model).lastPathComponent, manifest: manifest, language: blocks,
                               leftRight: language.leftRightIdentity, leftRightCounts: language.leftRight.mapValues(\.total),

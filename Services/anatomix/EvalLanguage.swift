@@ -31,6 +31,13 @@ struct LanguageEvaluation {
     /// Closed VQA per group and question form (its first words: "is there", "which side", "how large").
     var vqaByForm: [String: [String: FormScore]] = [:]
     struct FormScore: Encodable { var correct = 0, n = 0 }
+    /// Per group and finding kind: how the generated reports of abnormal studies state each inserted
+    /// finding (with its side, only on the other side, or not at all).
+    var reportByKind: [String: [String: ReportKindScore]] = [:]
+    struct ReportKindScore: Encodable {
+        var stated = 0, wrongSide = 0, missed = 0, n = 0
+        enum CodingKeys: String, CodingKey { case stated, wrongSide = "wrong_side", missed, n }
+    }
     /// Every question asked and its answer, for `answers.jsonl`.
     var answered: [AnsweredExample] = []
 
@@ -74,6 +81,16 @@ struct LanguageEvaluation {
                 let right = TextMetrics.normalizedAnswer(answer.text) == TextMetrics.normalizedAnswer(example.answer)
                 vqaByForm[group, default: [:]][form, default: FormScore()].n += 1
                 if right { vqaByForm[group, default: [:]][form, default: FormScore()].correct += 1 }
+            }
+            if example.task == "report_generation" {
+                for finding in truth.kinds {
+                    var score = reportByKind[group, default: [:]][finding.kind, default: ReportKindScore()]
+                    score.n += 1
+                    if FindingMentions.states(finding.kind, side: finding.side, in: answer.text) { score.stated += 1 }
+                    else if FindingMentions.states(finding.kind, side: nil, in: answer.text) { score.wrongSide += 1 }
+                    else { score.missed += 1 }
+                    reportByKind[group, default: [:]][finding.kind] = score
+                }
             }
             if example.task == "phrase_grounding", let kind = Self.kind(of: example, in: study) {
                 let iou = GroundingTaskMetrics.sampleIoU(TaskSample(task: example.task, instruction: example.instruction, truth: example.answer,
@@ -154,6 +171,12 @@ struct LanguageEvaluation {
             if let kinds = phraseKindScores[group], !kinds.isEmpty {
                 let line = kinds.sorted { ($0.value.n, $1.key) > ($1.value.n, $0.key) }.map { String(format: "%@ %.2f (%d)", $0.key, $0.value.iou, $0.value.n) }
                 print("  phrase grounding by finding kind: " + line.joined(separator: ", "))
+            }
+            if let kinds = reportByKind[group], !kinds.isEmpty {
+                let line = kinds.sorted { ($0.value.n, $1.key) > ($1.value.n, $0.key) }.map {
+                    "\($0.key) \($0.value.stated)/\($0.value.n)" + ($0.value.wrongSide > 0 ? " (\($0.value.wrongSide) other side)" : "")
+                }
+                print("  reports by finding kind (stated with its side / inserted): " + line.joined(separator: ", "))
             }
             if let lr = leftRight[group], lr.total > 0 {
                 print(String(format: "  anatomy grounding     left/right identity %.1f%% (%d of %d sided anatomies)", 100 * Double(lr.correct) / Double(lr.total), lr.correct, lr.total))

@@ -108,6 +108,14 @@ def test_eval_writes_table_results_and_cases_for_every_task(tmp_path):
     assert sum(f["n"] for f in forms.values()) == plain["vqa"]["n"], forms
     assert abs(sum(f["correct"] for f in forms.values()) / plain["vqa"]["n"] - plain["vqa"]["accuracy"]) < 1e-9, forms
     answers = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
+    # the report breakdown counts every inserted finding of every reported study once, in one of its three columns
+    findings_of = {m["id"]: m.get("findings") or [] for m in map(json.loads, (ROOT / "Samples/manifest.jsonl").read_text().splitlines())}
+    by_kind = results["language_report_by_kind"]["plain"]
+    reported = [a["study"] for a in answers if a["group"] == "plain" and a["task"] == "report_generation"]
+    assert sum(k["n"] for k in by_kind.values()) == sum(len(findings_of[s]) for s in reported) > 0, by_kind
+    assert all(k["stated"] + k["wrong_side"] + k["missed"] == k["n"] for k in by_kind.values()), by_kind
+    if plain["report"]["findings_stated"] == 1:
+        assert all(k["stated"] == k["n"] for k in by_kind.values()), by_kind
     assert {a["group"] for a in answers} == {"plain", "flipped"}
     assert sum(a["group"] == "plain" and a["task"] == "phrase_grounding" for a in answers) == plain["phrase"]["n"]
     assert all(a["truth"] and isinstance(a["boxes"], list) and isinstance(a["parsed"], bool) for a in answers)
