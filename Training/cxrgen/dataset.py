@@ -127,7 +127,8 @@ def check_plan(out: Path, settings: dict, resume: bool) -> None:
 def completed_jobs(manifest: Path, todo: list[Job]) -> int:
     """Jobs whose every line is in an interrupted manifest; a torn last line and the lines of a
     half-written job are cut off. A line that is not the job planned at its place (another seed,
-    size or plan) is an error."""
+    size or plan) is an error. A folder holding more studies than asked for (a larger --n of the same
+    plan) is left whole: its first n studies are the ones asked for."""
     if not manifest.exists():
         return 0
     text = manifest.read_text()
@@ -145,6 +146,8 @@ def completed_jobs(manifest: Path, todo: list[Job]) -> int:
                                  "or a new --out without --resume")
         kept += lines_of(todo[done])
         done += 1
+    if done == len(todo) and len(records) > kept:
+        return done                      # a larger dataset of the same plan: its first studies are the ones asked for
     complete = "".join(r + "\n" for r in records[:kept])
     if complete != text:
         manifest.write_text(complete)
@@ -179,6 +182,8 @@ def generate(out: Path, n: int, seed: int, size: int, workers: int, flip_fractio
     if not quiet:
         sys.stderr.write("\n")
     made = len(todo) - skip
+    if made == 0 and (out / "dataset.json").exists():
+        return json.loads((out / "dataset.json").read_text())          # nothing to add: the folder's own record stays
     images = sum(lines_of(job) for job in todo)
     info = {"generator": GENERATOR, "seed": seed, "studies": n, "images": images, "size": size,
             "bit_depth": bit_depth, "flipped_copies": flipped_copies, "benchmark": benchmark, "workers": workers,

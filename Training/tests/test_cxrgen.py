@@ -152,6 +152,16 @@ def test_an_interrupted_dataset_resumes_to_the_same_bytes(tmp_path: Path):
         assert (parts / name).read_bytes() == (whole / name).read_bytes()
 
 
+def test_a_resume_asking_for_fewer_studies_leaves_a_larger_dataset_whole(tmp_path: Path):
+    generate(tmp_path, n=3, seed=8, size=256, workers=2, quiet=True)
+    before = (tmp_path / "manifest.jsonl").read_text()
+    info = generate(tmp_path, n=2, seed=8, size=256, workers=2, quiet=True, resume=True)
+    assert (tmp_path / "manifest.jsonl").read_text() == before and info["studies"] == 3
+    generate(tmp_path, n=4, seed=8, size=256, workers=2, quiet=True, resume=True)     # and a larger one still extends it
+    after = (tmp_path / "manifest.jsonl").read_text()
+    assert after.startswith(before) and len(after.splitlines()) > len(before.splitlines())
+
+
 def test_resume_refuses_a_folder_made_with_other_settings(tmp_path: Path):
     generate(tmp_path, n=2, seed=8, size=256, workers=2, quiet=True)
     before = (tmp_path / "manifest.jsonl").read_text()
