@@ -15,13 +15,14 @@ n=$(( $(ls Samples/images/*.png | wc -l) * COPIES ))
 
 inproc=$("$BIN/anatomix-bench" pipeline Weights/anatomix-tiny Samples/images "$COPIES" | python3 -c 'import json,sys; print(json.load(sys.stdin)["per_second"])')
 
-TIMEFORMAT='%U %S'                                 # `time`: user and system CPU seconds
+export LC_ALL=C                                    # `time` and awk print decimal points
+TIMEFORMAT='%U %S'                                 # `time`: user and system CPU seconds (of the submitter, the reader: their whole run)
 TICK=$(getconf CLK_TCK)
-# name=CPU seconds (user + system so far) of each pid: the broker and the workers.
+# name:pid=CPU seconds (user + system so far) of each pid: the broker and the workers.
 cpu_of() {
   for p in "$@"; do
-    local comm; comm=$(cat "/proc/$p/comm"); comm=${comm%%-*}
-    awk -v t="$TICK" -v c="$comm" '{ sub(/^.*\) /, ""); split($0, f, " "); printf "%s=%.2f ", c, (f[12] + f[13]) / t }' "/proc/$p/stat"
+    local comm; comm=$(cat "/proc/$p/comm") || { echo "bench stream: process $p ended before the measurement did" >&2; return 1; }
+    awk -v t="$TICK" -v c="${comm%%-*}" -v p="$p" '{ sub(/^.*\) /, ""); split($0, f, " "); printf "%s:%s=%.2f ", c, p, (f[12] + f[13]) / t }' "/proc/$p/stat"
   done
 }
 
@@ -42,19 +43,22 @@ stream() {
   local reader=$!
   sleep 8                                          # every replica and the reader have joined their groups
   local start end before
-  before=$(cpu_of "${pids[@]}")
+  before=$(cpu_of "${pids[@]}") || exit 1
   start=$(date +%s.%N)
   { time "$BIN/anatomix" submit Samples/images --copies "$COPIES" > /dev/null; } 2> "$WORK/submit-time-$1"
   wait "$reader"
   end=$(date +%s.%N)
-  python3 - "$n" "$before" "$(cpu_of "${pids[@]}")" "$(tail -n 1 "$WORK/submit-time-$1")" "$(tail -n 1 "$WORK/results-time-$1")" > "$WORK/cpu-$1" <<'PY'
+  local after; after=$(cpu_of "${pids[@]}") || exit 1
+  python3 - "$n" "$before" "$after" "$(tail -n 1 "$WORK/submit-time-$1")" "$(tail -n 1 "$WORK/results-time-$1")" > "$WORK/cpu-$1" <<'PY'
 import sys
 n = int(sys.argv[1])
 ms = lambda seconds: 1000 * seconds / n
+before, after = (dict(e.split("=") for e in arg.split()) for arg in sys.argv[2:4])
+assert before.keys() == after.keys(), (before, after)
 per = {}
-for a, b in zip(sys.argv[2].split(), sys.argv[3].split()):
-    name, t0 = a.split("="); t1 = float(b.split("=")[1])
-    per[name] = per.get(name, 0.0) + t1 - float(t0)
+for key, t0 in before.items():                 # name:pid, summed per name (two replicas count as one stage)
+    name = key.split(":")[0]
+    per[name] = per.get(name, 0.0) + float(after[key]) - float(t0)
 per["submit"], per["results"] = (sum(map(float, t.split())) for t in sys.argv[4:6])
 print(" ".join(f"{k}={ms(v):.2f}" for k, v in per.items()))
 PY

@@ -147,6 +147,27 @@ def load_initial(model: AnatomixLanguageModel, folder: Path) -> None:
     print(f"initialised from {folder} ({len(weights)} tensors)", file=sys.stderr)
 
 
+def apm_version(folder: Path) -> str:
+    """The version of the APM whose cached outputs the language model learned from (its model.json)."""
+    try:
+        return str(json.loads((folder / "model.json").read_text())["version"])
+    except (OSError, KeyError, ValueError):
+        return "unknown"
+
+
+def recipe(args) -> str:
+    """How these weights were made, for model.json: the make target and, for a warm start, what it started from."""
+    if not args.init:
+        return "make train-lm" + (" (ablation)" if args.ablation else "")
+    try:
+        start = json.loads((args.init / "model.json").read_text())["language"]["version"]
+    except (OSError, KeyError, ValueError):
+        start = "unknown"
+    budget = f"{args.steps} steps" if args.steps else f"{args.minutes:g} min"
+    return (f"train_lm.py --init {args.init} (language model {start}), lr {args.lr:g}, "
+            f"{args.projector_steps} projector-only steps, {budget}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True)
@@ -272,7 +293,7 @@ def main() -> None:
     if args.export:
         from anatomix.language_export import export_language
         export_language(args.export, model, tokenizer, tokenizer_path,
-                        {"recipe": "make train-lm" + (" (ablation)" if args.ablation else "") + (f" --init {args.init}" if args.init else ""), "studies": len(train_rows),
+                        {"recipe": recipe(args), "apm": apm_version(args.apm), "studies": len(train_rows),
                          "steps": step, "minutes": round(elapsed / 60, 1), "ablation": args.ablation, "sizes": SIZES,
                          "history": history[-1:]})
 

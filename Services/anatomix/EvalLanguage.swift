@@ -32,11 +32,12 @@ struct LanguageEvaluation {
     var vqaByForm: [String: [String: FormScore]] = [:]
     struct FormScore: Encodable { var correct = 0, n = 0 }
     /// Per group and finding kind: how the generated reports of abnormal studies state each inserted
-    /// finding (with its side, only on the other side, or not at all).
+    /// finding — with its side (as `findings_stated` counts it), on the other side only, stated with
+    /// no side or both sides, or not at all.
     var reportByKind: [String: [String: ReportKindScore]] = [:]
     struct ReportKindScore: Encodable {
-        var stated = 0, wrongSide = 0, missed = 0, n = 0
-        enum CodingKeys: String, CodingKey { case stated, wrongSide = "wrong_side", missed, n }
+        var stated = 0, otherSide = 0, unsided = 0, missed = 0, n = 0
+        enum CodingKeys: String, CodingKey { case stated, otherSide = "other_side", unsided, missed, n }
     }
     /// Every question asked and its answer, for `answers.jsonl`.
     var answered: [AnsweredExample] = []
@@ -86,8 +87,10 @@ struct LanguageEvaluation {
                 for finding in truth.kinds {
                     var score = reportByKind[group, default: [:]][finding.kind, default: ReportKindScore()]
                     score.n += 1
+                    let other = ["left": "right", "right": "left"][finding.side ?? ""]
                     if FindingMentions.states(finding.kind, side: finding.side, in: answer.text) { score.stated += 1 }
-                    else if FindingMentions.states(finding.kind, side: nil, in: answer.text) { score.wrongSide += 1 }
+                    else if let other, FindingMentions.states(finding.kind, side: other, in: answer.text) { score.otherSide += 1 }
+                    else if FindingMentions.states(finding.kind, side: nil, in: answer.text) { score.unsided += 1 }
                     else { score.missed += 1 }
                     reportByKind[group, default: [:]][finding.kind] = score
                 }
@@ -174,7 +177,8 @@ struct LanguageEvaluation {
             }
             if let kinds = reportByKind[group], !kinds.isEmpty {
                 let line = kinds.sorted { ($0.value.n, $1.key) > ($1.value.n, $0.key) }.map {
-                    "\($0.key) \($0.value.stated)/\($0.value.n)" + ($0.value.wrongSide > 0 ? " (\($0.value.wrongSide) other side)" : "")
+                    "\($0.key) \($0.value.stated)/\($0.value.n)" + ($0.value.otherSide > 0 ? " (\($0.value.otherSide) other side)" : "")
+                        + ($0.value.unsided > 0 ? " (\($0.value.unsided) no side)" : "")
                 }
                 print("  reports by finding kind (stated with its side / inserted): " + line.joined(separator: ", "))
             }
