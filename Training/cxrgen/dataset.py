@@ -146,9 +146,8 @@ def completed_jobs(manifest: Path, todo: list[Job]) -> int:
                                  "or a new --out without --resume")
         kept += lines_of(todo[done])
         done += 1
-    if done == len(todo) and len(records) > kept:
-        return done                      # a larger dataset of the same plan: its first studies are the ones asked for
-    complete = "".join(r + "\n" for r in records[:kept])
+    larger = done == len(todo) and len(records) > kept    # a larger dataset of the same plan: its first studies are the ones asked for
+    complete = "".join(r + "\n" for r in (records if larger else records[:kept]))
     if complete != text:
         manifest.write_text(complete)
     return done
