@@ -218,10 +218,10 @@ train-lm: train-deps
 	  --minutes $(LM_MINUTES) --run Training/runs/lm --resume --export Weights/anatomix-tiny $(TRAIN_ARGS)
 	$(CXRGEN) Training/export_language_fixtures.py --weights Weights/anatomix-tiny
 
-# The default model's language model: the LM of INIT (default: the committed one) fine-tuned on the current APM's
-# outputs (warm start, no projector-only stage, LM_FT_STEPS optimizer steps at lr 5e-4 on the first LM_FT_STUDIES
-# training studies + 30% mirrored copies; ~20 min on 2 cores), exported next to the APM. Run it after the APM
-# changes instead of a 60-min train-lm from scratch.
+# A fine-tune of INIT's language model (default: the committed one) on the current APM's outputs (warm start, no
+# projector-only stage, LM_FT_STEPS optimizer steps at lr 5e-4 on the first LM_FT_STUDIES training studies + 30%
+# mirrored copies; ~25 min on 2 cores), exported in place next to the APM: the cheap alternative to a 60-min
+# train-lm after the APM changes. Measured 2026-12-08 and not kept: it invents findings in normal reports (README).
 LM_FT_STEPS   ?= 1300
 LM_FT_STUDIES ?= 2000
 # resumable, and named by the APM and language model it starts from: a new APM or INIT starts a new run

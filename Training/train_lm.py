@@ -156,7 +156,8 @@ def apm_version(folder: Path) -> str:
 
 
 def recipe(args) -> str:
-    """How these weights were made, for model.json: the make target and, for a warm start, what it started from."""
+    """How these weights were made, for model.json: the make target, or for a warm start the language model it
+    started from and the settings that differ from train-lm's."""
     if not args.init:
         return "make train-lm" + (" (ablation)" if args.ablation else "")
     try:
