@@ -147,11 +147,12 @@ def load_initial(model: AnatomixLanguageModel, folder: Path) -> None:
     print(f"initialised from {folder} ({len(weights)} tensors)", file=sys.stderr)
 
 
-def apm_version(folder: Path) -> str:
-    """The version of the APM whose cached outputs the language model learned from (its model.json)."""
+def card_version(folder: Path, part: str | None = None) -> str:
+    """The `version` in folder/model.json (of its `part` entry, e.g. "language"), or "unknown"."""
     try:
-        return str(json.loads((folder / "model.json").read_text())["version"])
-    except (OSError, KeyError, ValueError):
+        card = json.loads((folder / "model.json").read_text())
+        return str((card[part] if part else card)["version"])
+    except (OSError, KeyError, TypeError, ValueError):
         return "unknown"
 
 
@@ -160,12 +161,8 @@ def recipe(args) -> str:
     started from and the settings that differ from train-lm's."""
     if not args.init:
         return "make train-lm" + (" (ablation)" if args.ablation else "")
-    try:
-        start = json.loads((args.init / "model.json").read_text())["language"]["version"]
-    except (OSError, KeyError, ValueError):
-        start = "unknown"
     budget = f"{args.steps} steps" if args.steps else f"{args.minutes:g} min"
-    return (f"train_lm.py --init {args.init} (language model {start}), lr {args.lr:g}, "
+    return (f"train_lm.py --init {args.init} (language model {card_version(args.init, 'language')}), lr {args.lr:g}, "
             f"{args.projector_steps} projector-only steps, {budget}")
 
 
@@ -294,7 +291,7 @@ def main() -> None:
     if args.export:
         from anatomix.language_export import export_language
         export_language(args.export, model, tokenizer, tokenizer_path,
-                        {"recipe": recipe(args), "apm": apm_version(args.apm), "studies": len(train_rows),
+                        {"recipe": recipe(args), "apm": card_version(args.apm), "studies": len(train_rows),
                          "steps": step, "minutes": round(elapsed / 60, 1), "ablation": args.ablation, "sizes": SIZES,
                          "history": history[-1:]})
 

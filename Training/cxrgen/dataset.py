@@ -164,6 +164,8 @@ def generate(out: Path, n: int, seed: int, size: int, workers: int, flip_fractio
     check_plan(out, settings, resume)
     skip = completed_jobs(manifest, todo) if resume else 0
     (out / "plan.json").write_text(json.dumps(settings, indent=1) + "\n")     # checked by the next --resume
+    if skip == len(todo) and (out / "dataset.json").exists():
+        return json.loads((out / "dataset.json").read_text())   # nothing to add (no generator built): the folder's record stays
     start = time.time()
     args = (size, 0.0 if flipped_copies or benchmark else flip_fraction, bit_depth)
     _init(*args)
@@ -181,8 +183,6 @@ def generate(out: Path, n: int, seed: int, size: int, workers: int, flip_fractio
     if not quiet:
         sys.stderr.write("\n")
     made = len(todo) - skip
-    if made == 0 and (out / "dataset.json").exists():
-        return json.loads((out / "dataset.json").read_text())          # nothing to add: the folder's own record stays
     images = sum(lines_of(job) for job in todo)
     info = {"generator": GENERATOR, "seed": seed, "studies": n, "images": images, "size": size,
             "bit_depth": bit_depth, "flipped_copies": flipped_copies, "benchmark": benchmark, "workers": workers,

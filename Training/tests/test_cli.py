@@ -108,7 +108,7 @@ def test_eval_writes_table_results_and_cases_for_every_task(tmp_path):
     assert sum(f["n"] for f in forms.values()) == plain["vqa"]["n"], forms
     assert abs(sum(f["correct"] for f in forms.values()) / plain["vqa"]["n"] - plain["vqa"]["accuracy"]) < 1e-9, forms
     answers = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
-    # the report breakdown counts every inserted finding of every reported study once, in one of its three columns
+    # the report breakdown counts every inserted finding of every reported study once, in one of its four columns
     findings_of = {m["id"]: m.get("findings") or [] for m in map(json.loads, (ROOT / "Samples/manifest.jsonl").read_text().splitlines())}
     by_kind = results["language_report_by_kind"]["plain"]
     reported = [a["study"] for a in answers if a["group"] == "plain" and a["task"] == "report_generation"]
